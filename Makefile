@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` and `make test`. Each builds .venv if needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test run-full lint format install clean-db
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the embedded default (SQLite, in-process tasks, sandbox MDI and payments) on :8000
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## test: the whole suite; uses DATABASE_URL / REDIS_URL when set (CI sets both)
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## run-full: web + worker + beat against local PostgreSQL and Redis (see Procfile)
+run-full: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/thinclinic} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	sh -c '$(BIN)/python manage.py migrate --noinput && $(BIN)/python manage.py seed_demo && $(BIN)/honcho start'
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

@@ -1,0 +1,73 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UserChangeForm
+
+from accounts.models import User
+
+
+class SignUpForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters; not a common password and not only numbers.",
+    )
+    password2 = forms.CharField(
+        label="Confirm password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                "An account with this email already exists. "
+                "Try signing in or resetting your password."
+            )
+        return email
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords do not match.")
+        elif password1:
+            try:
+                password_validation.validate_password(
+                    password1, User(email=cleaned.get("email", ""))
+                )
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": (
+            "That email and password do not match an account. Passwords are case-sensitive."
+        ),
+    }
+
+
+class StaffUserCreationForm(BaseUserCreationForm):
+    """Admin's add-user form for an email-only user model."""
+
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class StaffUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"

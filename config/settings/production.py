@@ -1,0 +1,73 @@
+"""Production: every secret comes from the environment and has no default.
+
+A missing DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL or FIELD_ENCRYPTION_KEYS
+raises ImproperlyConfigured at start-up, so the app never runs on a local default.
+"""
+
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS holds a key that is not a Fernet key"
+        ) from exc
+if not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must name at least one key")
+
+REDIS_URL = env("REDIS_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+}
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = False
+
+# The sandbox must never answer for MDI in production, whatever the environment says.
+MDI_SANDBOX_ENABLED = False
+MDI_API_BASE_URL = env("MDI_API_BASE_URL")
+MDI_CLIENT_ID = env("MDI_CLIENT_ID")
+MDI_CLIENT_SECRET = env("MDI_CLIENT_SECRET")
+MDI_WEBHOOK_SECRET = env.list("MDI_WEBHOOK_SECRET")
+MDI_WEBHOOK_AUTHORIZATION = env.list("MDI_WEBHOOK_AUTHORIZATION")
+PAYMENTS_GATEWAY = env("PAYMENTS_GATEWAY", default="stripe")
+if PAYMENTS_GATEWAY != "stripe":
+    raise ImproperlyConfigured("PAYMENTS_GATEWAY must be 'stripe' in production")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = True
+
+# TLS terminates at the proxy, which sets X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Trust X-Forwarded-For from exactly one proxy hop for throttling and webhook client IPs.
+AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=1)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

@@ -1,0 +1,4 @@
+"""Staff roles are Django groups; their permissions are granted by each app's data migration."""
+
+MEDICAL_ADVISORS = "Medical advisors"
+SUPPORT_STAFF = "Support staff"

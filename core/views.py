@@ -1,0 +1,27 @@
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from core.health import health_check_broker, health_check_database
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/home.html")
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers: 200 only when the database (and the broker, if any) answer."""
+    database = health_check_database()
+    broker = health_check_broker()
+    healthy = database is None and broker is None
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": database or "ok",
+        "broker": broker or ("ok" if settings.REDIS_URL else "not configured"),
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MdiSandboxConfig(AppConfig):
+    name = "mdi_sandbox"
+    verbose_name = "MDI sandbox"

@@ -1,0 +1,132 @@
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.db import IntegrityError
+from django.urls import reverse
+
+from tests.accounts.factories import DEFAULT_PASSWORD, UserFactory
+
+User = get_user_model()
+pytestmark = pytest.mark.django_db
+
+
+def _signup(client, email="new@example.com", password="a-long-unusual-pass", password2=None):
+    return client.post(
+        reverse("accounts:signup"),
+        {"email": email, "password1": password, "password2": password2 or password},
+    )
+
+
+def test_signup_creates_a_patient_login_with_argon2_and_signs_them_in(client, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    response = _signup(client, email="New.Person@Example.com")
+    assert response.status_code == 302
+    user = User.objects.get()
+    assert user.email == "new.person@example.com"
+    assert user.password.startswith("argon2")
+    assert not user.is_staff
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_signup_refuses_an_email_that_differs_only_in_case_and_keeps_the_input(client):
+    UserFactory(email="taken@example.com")
+    response = _signup(client, email="TAKEN@example.com")
+    assert response.status_code == 200
+    assert User.objects.count() == 1
+    content = response.content.decode()
+    assert "already exists" in content
+    assert 'value="TAKEN@example.com"' in content
+
+
+def test_the_database_rejects_a_case_variant_duplicate_even_without_the_form():
+    UserFactory(email="dup@example.com")
+    with pytest.raises(IntegrityError):
+        User.objects.bulk_create([User(email="DUP@example.com")])
+
+
+def test_signup_rejects_weak_and_mismatched_passwords(client):
+    weak = _signup(client, password="password")
+    assert "too short" in weak.content.decode() or "too common" in weak.content.decode()
+    mismatch = _signup(client, password="a-long-unusual-pass", password2="another-long-pass")
+    assert "do not match" in mismatch.content.decode()
+    assert not User.objects.exists()
+
+
+def test_login_is_by_email_in_any_case_and_logout_ends_the_session(client):
+    user = UserFactory(email="me@example.com")
+    response = client.post(
+        reverse("accounts:login"), {"username": "ME@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+    client.post(reverse("accounts:logout"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_wrong_password_shows_an_error_and_does_not_sign_in(client):
+    UserFactory(email="me@example.com")
+    response = client.post(
+        reverse("accounts:login"), {"username": "me@example.com", "password": "wrong"}
+    )
+    assert response.status_code == 200
+    assert "do not match an account" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_login_is_locked_after_five_failures_even_with_the_right_password(client):
+    UserFactory(email="me@example.com")
+    for _ in range(5):
+        client.post(reverse("accounts:login"), {"username": "me@example.com", "password": "wrong"})
+    response = client.post(
+        reverse("accounts:login"), {"username": "me@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 429
+    assert "Too many sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_lockout_of_one_account_does_not_lock_another(client):
+    UserFactory(email="victim@example.com")
+    other = UserFactory(email="other@example.com")
+    for _ in range(5):
+        client.post(
+            reverse("accounts:login"), {"username": "victim@example.com", "password": "wrong"}
+        )
+    response = client.post(
+        reverse("accounts:login"), {"username": "other@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(other.pk)
+
+
+def test_password_reset_by_email_end_to_end(client, settings):
+    settings.SITE_NAME = "Acme Health"
+    user = UserFactory(email="forgot@example.com")
+    response = client.post(reverse("accounts:password_reset"), {"email": "FORGOT@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert "Acme Health" in mail.outbox[0].subject
+    link = re.search(r"https?://[^/]+(/accounts/reset/\S+)", body).group(1)
+    confirm = client.get(link, follow=True)
+    assert confirm.status_code == 200
+    client.post(
+        confirm.redirect_chain[-1][0],
+        {"new_password1": "brand-new-pass-123", "new_password2": "brand-new-pass-123"},
+    )
+    user.refresh_from_db()
+    assert user.check_password("brand-new-pass-123")
+
+
+def test_password_reset_for_an_unknown_email_sends_nothing_and_reveals_nothing(client):
+    response = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:password_reset_done")
+    assert mail.outbox == []
+
+
+def test_pages_for_signed_in_users_are_never_cached(patient_client, client):
+    signed_in = patient_client.get(reverse("home"))
+    assert "no-store" in signed_in["Cache-Control"]

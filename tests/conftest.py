@@ -1,0 +1,50 @@
+"""Shared fixtures. Per-app factories live in tests/<app>/factories.py."""
+
+import os
+
+import pytest
+from django.db import connection
+
+from tests.accounts.factories import UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` need real row locks. Locally on SQLite they skip; in CI they
+    must run, so CI on anything but PostgreSQL is a hard failure, never a silent skip."""
+    if connection.vendor == "postgresql":
+        return
+    if IN_CI:
+        raise pytest.UsageError(
+            f"CI must run against PostgreSQL, but the database is {connection.vendor}"
+        )
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); always runs in CI")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path) -> None:
+    """Uploaded files of one test never land in the developer's private_media/."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private_media"
+    settings.MEDIA_ROOT = settings.PRIVATE_MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def patient_client(client, user):
+    client.force_login(user)
+    return client

@@ -1,0 +1,30 @@
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_creates_staff_with_roles_and_prints_working_passwords(settings):
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    User = get_user_model()
+    lines = {
+        line.split()[-2]: line.split()[-1]
+        for line in out.getvalue().splitlines()
+        if "@example.com" in line
+    }
+    assert set(lines) == {"admin@example.com", "advisor@example.com", "support@example.com"}
+    advisor = User.objects.get(email="advisor@example.com")
+    assert advisor.check_password(lines["advisor@example.com"])
+    assert list(advisor.groups.values_list("name", flat=True)) == ["Medical advisors"]
+    assert User.objects.get(email="admin@example.com").is_superuser
+
+
+def test_seed_demo_refuses_to_run_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("seed_demo", stdout=io.StringIO())
