@@ -26,6 +26,7 @@ test: $(STAMP)
 
 ## run-full: web + worker + beat against local PostgreSQL and Redis (see Procfile)
 run-full: $(STAMP)
+	-createdb -h 127.0.0.1 -U postgres thinclinic 2>/dev/null
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/thinclinic} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	sh -c '$(BIN)/python manage.py migrate --noinput && $(BIN)/python manage.py seed_demo && $(BIN)/honcho start'
