@@ -1,0 +1,155 @@
+"""Safe handling of files patients upload (photo IDs, clinical photos).
+
+The type is decided by the file's bytes (puremagic), never by its name or the browser's
+content type. Images are decoded only after their header dimensions pass the pixel limit,
+then re-encoded without metadata, so EXIF (GPS, device) never reaches storage or a
+clinician. Files are stored under server-generated names in private storage that no URL
+maps to; views that serve them check who is asking.
+"""
+
+import io
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import puremagic
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import UploadedFile
+from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
+
+from core.exceptions import DomainError
+
+register_heif_opener()
+
+JPEG, PNG, HEIC, PDF = "image/jpeg", "image/png", "image/heic", "application/pdf"
+ALL_TYPES = frozenset({JPEG, PNG, HEIC, PDF})
+IMAGE_TYPES = frozenset({JPEG, PNG, HEIC})
+EXTENSIONS = {JPEG: ".jpg", PNG: ".png", PDF: ".pdf"}
+LABELS = {JPEG: "JPEG", PNG: "PNG", HEIC: "HEIC", PDF: "PDF"}
+# puremagic names these by extension; HEIC has several brand spellings.
+_SNIFFED_EXTENSIONS = {
+    ".jpg": JPEG,
+    ".jpeg": JPEG,
+    ".png": PNG,
+    ".pdf": PDF,
+    ".heic": HEIC,
+    ".heif": HEIC,
+}
+
+
+TOO_MANY_PIXELS = "This image's dimensions are too large. Please upload a normal photo or a scan."
+
+
+class UploadRejected(DomainError):
+    """The file cannot be accepted; the message tells the patient what to do instead."""
+
+
+@dataclass(frozen=True)
+class SanitizedUpload:
+    content: bytes
+    mime_type: str
+    extension: str
+    size: int
+
+
+def _read_bounded(uploaded: UploadedFile, max_bytes: int) -> bytes:
+    too_big = (
+        f"This file is larger than {max_bytes // (1024 * 1024)} MB. Please upload a smaller one."
+    )
+    if uploaded.size is not None and uploaded.size > max_bytes:
+        raise UploadRejected(too_big)
+    uploaded.seek(0)
+    data = uploaded.read(max_bytes + 1)  # never read more than the limit allows
+    if len(data) > max_bytes:
+        raise UploadRejected(too_big)
+    if not data:
+        raise UploadRejected("This file is empty. Please choose the file again.")
+    return data
+
+
+def _sniff(data: bytes) -> str | None:
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc", b"ftypmsf1"):
+        return HEIC
+    try:
+        matches = puremagic.magic_string(data[:8192])
+    except (puremagic.PureError, ValueError):
+        return None
+    for match in matches:
+        mime = _SNIFFED_EXTENSIONS.get(match.extension.lower())
+        if mime:
+            return mime
+    return None
+
+
+def _reencode_image(data: bytes, mime_type: str) -> tuple[bytes, str]:
+    """Check dimensions from the header, then decode and re-encode without metadata.
+
+    HEIC is converted to JPEG: clinicians' tools and browsers read JPEG everywhere.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size  # read from the header, nothing decoded yet
+            if width * height > settings.UPLOAD_MAX_PIXELS:
+                raise UploadRejected(TOO_MANY_PIXELS)
+            probe.load()
+            image = ImageOps.exif_transpose(probe)  # keep the orientation the EXIF asked for
+    except Image.DecompressionBombError as exc:  # Pillow's own, stricter guard fired first
+        raise UploadRejected(TOO_MANY_PIXELS) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise UploadRejected("We couldn't read this image. Please take the photo again.") from exc
+    # Drop every metadata block Pillow carried over (EXIF, XMP, text chunks) before saving.
+    image.info = {}
+    out = io.BytesIO()
+    if mime_type == PNG:
+        image.save(out, format="PNG")
+        return out.getvalue(), PNG
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    image.save(out, format="JPEG", quality=90)
+    return out.getvalue(), JPEG
+
+
+def upload_sanitize(
+    *,
+    uploaded: UploadedFile,
+    allowed_types: Collection[str] | None = None,
+    max_bytes: int | None = None,
+) -> SanitizedUpload:
+    """Validate and clean one upload. Raises UploadRejected with a patient-facing message."""
+    allowed = frozenset(allowed_types or ALL_TYPES) & ALL_TYPES
+    data = _read_bounded(uploaded, max_bytes or settings.UPLOAD_MAX_BYTES)
+    mime_type = _sniff(data)
+    if mime_type is None or mime_type not in allowed:
+        names = ", ".join(sorted(LABELS[t] for t in allowed))
+        raise UploadRejected(f"This file type isn't accepted. Please upload a {names} file.")
+    if mime_type in IMAGE_TYPES:
+        data, mime_type = _reencode_image(data, mime_type)
+    elif data.lstrip()[:5] != b"%PDF-":
+        raise UploadRejected("This PDF looks damaged. Please export it again.")
+    return SanitizedUpload(
+        content=data, mime_type=mime_type, extension=EXTENSIONS[mime_type], size=len(data)
+    )
+
+
+def private_storage() -> FileSystemStorage:
+    """Resolved per call so settings overrides (tests) take effect."""
+    return FileSystemStorage(
+        location=settings.PRIVATE_MEDIA_ROOT,
+        base_url=None,
+        file_permissions_mode=0o600,
+        directory_permissions_mode=0o700,
+    )
+
+
+def upload_store(*, sanitized: SanitizedUpload, folder: str) -> str:
+    """Write to private storage under a random name; returns the stored name."""
+    name = f"{folder}/{uuid.uuid4().hex}{sanitized.extension}"
+    return private_storage().save(name, ContentFile(sanitized.content))
+
+
+def upload_open(*, name: str) -> bytes:
+    with private_storage().open(name, "rb") as handle:
+        return handle.read()
