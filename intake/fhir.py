@@ -1,0 +1,460 @@
+"""FHIR R4 Questionnaire / QuestionnaireResponse for the subset this engine supports.
+
+Standard elements and extensions where FHIR has them (minValue, maxValue, mimeType, maxSize,
+help text as a child display item with itemControl "help"); our own extensions under
+THINCLINIC_EXT for what FHIR does not model (important for the clinician, disqualifying
+answers, minimum age). Import refuses anything it cannot represent and says what, rather than
+dropping it; a few metadata elements that carry no questions are reported and skipped.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from core.exceptions import DomainError
+from intake.models import (
+    CHOICE_TYPES,
+    AnswerOption,
+    EnableWhen,
+    Item,
+    ItemType,
+    Questionnaire,
+    QuestionnaireResponse,
+    QuestionnaireVersion,
+    VersionStatus,
+)
+from intake.structure import ItemNode, version_structure_load
+
+FHIR_EXT = "http://hl7.org/fhir/StructureDefinition/"
+THINCLINIC_EXT = "https://thinclinic.dev/fhir/StructureDefinition/"
+EXT_MIN, EXT_MAX = FHIR_EXT + "minValue", FHIR_EXT + "maxValue"
+EXT_MIME, EXT_MAX_SIZE = FHIR_EXT + "mimeType", FHIR_EXT + "maxSize"
+EXT_ITEM_CONTROL = FHIR_EXT + "questionnaire-itemControl"
+EXT_IMPORTANT = THINCLINIC_EXT + "important-for-clinician"
+EXT_DISQUALIFYING = THINCLINIC_EXT + "disqualifying-answer"
+EXT_DISQUALIFYING_TEXT = THINCLINIC_EXT + "disqualifying-explanation"
+EXT_MINIMUM_AGE = THINCLINIC_EXT + "minimum-age"
+ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
+
+STATUS_TO_FHIR = {
+    VersionStatus.DRAFT: "draft",
+    VersionStatus.PUBLISHED: "active",
+    VersionStatus.RETIRED: "retired",
+}
+VALUE_KEY = {
+    ItemType.BOOLEAN: "valueBoolean",
+    ItemType.INTEGER: "valueInteger",
+    ItemType.DECIMAL: "valueDecimal",
+    ItemType.DATE: "valueDate",
+}
+# Metadata without questions in it: skipped on import, but reported.
+IGNORED_ROOT_KEYS = {
+    "id",
+    "meta",
+    "text",
+    "name",
+    "publisher",
+    "date",
+    "subjectType",
+    "contact",
+    "jurisdiction",
+}
+SUPPORTED_ROOT_KEYS = {
+    "resourceType",
+    "url",
+    "version",
+    "title",
+    "status",
+    "description",
+    "item",
+    "extension",
+}
+SUPPORTED_ITEM_KEYS = {
+    "linkId", "type", "text", "prefix", "required", "repeats", "maxLength", "enableWhen",
+    "enableBehavior", "answerOption", "item", "extension",
+}  # fmt: skip
+
+
+class FhirImportError(DomainError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Unsupported FHIR content:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def _typed_value(item_type: str, raw: str, prefix: str = "value") -> dict[str, Any]:
+    if item_type == ItemType.INTEGER:
+        return {f"{prefix}Integer": int(raw)}
+    if item_type == ItemType.DECIMAL:
+        return {f"{prefix}Decimal": float(Decimal(raw))}
+    if item_type == ItemType.DATE:
+        return {f"{prefix}Date": raw}
+    if item_type == ItemType.BOOLEAN:
+        return {f"{prefix}Boolean": raw.strip().lower() in {"true", "yes", "1"}}
+    if item_type in CHOICE_TYPES:
+        return {f"{prefix}Coding": {"code": raw}}
+    return {f"{prefix}String": raw}
+
+
+def _item_to_fhir(
+    node: ItemNode, children: list[dict], by_link_id: dict[str, ItemNode]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"linkId": node.link_id, "type": node.type, "text": node.text}
+    if node.prefix:
+        out["prefix"] = node.prefix
+    if node.required:
+        out["required"] = True
+    if node.repeats:
+        out["repeats"] = True
+    if node.max_length:
+        out["maxLength"] = node.max_length
+    ext: list[dict[str, Any]] = []
+    if node.min_value:
+        ext.append({"url": EXT_MIN, **_typed_value(node.type, node.min_value)})
+    if node.max_value:
+        ext.append({"url": EXT_MAX, **_typed_value(node.type, node.max_value)})
+    ext += [{"url": EXT_MIME, "valueCode": mime} for mime in node.mime_types]
+    if node.max_file_size:
+        ext.append({"url": EXT_MAX_SIZE, "valueDecimal": node.max_file_size})
+    if node.is_important_for_clinician:
+        ext.append({"url": EXT_IMPORTANT, "valueBoolean": True})
+    if node.disqualifying_answer:
+        ext.append({"url": EXT_DISQUALIFYING, "valueString": node.disqualifying_answer})
+        ext.append({"url": EXT_DISQUALIFYING_TEXT, "valueString": node.disqualifying_explanation})
+    if ext:
+        out["extension"] = ext
+    if node.enable_when:
+        rules = []
+        for rule in node.enable_when:
+            target_type = (
+                by_link_id[rule.question].type if rule.question in by_link_id else ItemType.STRING
+            )
+            answer_type = ItemType.BOOLEAN if rule.operator == "exists" else target_type
+            rules.append(
+                {
+                    "question": rule.question,
+                    "operator": rule.operator,
+                    **_typed_value(answer_type, rule.answer, "answer"),
+                }
+            )
+        out["enableWhen"] = rules
+        if len(rules) > 1:
+            out["enableBehavior"] = node.enable_behavior
+    if node.options:
+        out["answerOption"] = [
+            {"valueCoding": {"code": o.code, "display": o.display}} for o in node.options
+        ]
+    help_items = []
+    if node.help_text:
+        help_items.append(
+            {
+                "linkId": f"{node.link_id}.help",
+                "type": "display",
+                "text": node.help_text,
+                "extension": [
+                    {
+                        "url": EXT_ITEM_CONTROL,
+                        "valueCodeableConcept": {
+                            "coding": [{"system": ITEM_CONTROL_SYSTEM, "code": "help"}]
+                        },
+                    }
+                ],
+            }
+        )
+    if help_items or children:
+        out["item"] = help_items + children
+    return out
+
+
+def questionnaire_version_to_fhir(*, version: QuestionnaireVersion) -> dict[str, Any]:
+    structure = version_structure_load(version=version)
+    questionnaire = version.questionnaire
+
+    def build(parent: str | None) -> list[dict]:
+        return [
+            _item_to_fhir(node, build(node.link_id), structure.by_link_id)
+            for node in structure.ordered
+            if node.parent_link_id == parent
+        ]
+
+    resource: dict[str, Any] = {
+        "resourceType": "Questionnaire",
+        "url": questionnaire.url,
+        "version": str(version.version),
+        "title": version.title,
+        "status": STATUS_TO_FHIR[version.status],
+        "item": build(None),
+    }
+    if version.description:
+        resource["description"] = version.description
+    if questionnaire.minimum_age:
+        resource["extension"] = [
+            {"url": EXT_MINIMUM_AGE, "valueInteger": questionnaire.minimum_age}
+        ]
+    return resource
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    version: QuestionnaireVersion
+    skipped: list[str] = field(default_factory=list)
+
+
+def _scalar(entry: dict[str, Any], prefix: str) -> str | None:
+    for key, value in entry.items():
+        if not key.startswith(prefix):
+            continue
+        if isinstance(value, dict):  # a Coding
+            return str(value.get("code", ""))
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    return None
+
+
+def _is_help_item(raw: dict[str, Any]) -> bool:
+    for ext in raw.get("extension", []):
+        if ext.get("url") == EXT_ITEM_CONTROL:
+            codes = [c.get("code") for c in ext.get("valueCodeableConcept", {}).get("coding", [])]
+            return "help" in codes
+    return False
+
+
+def _parse_items(raw_items: list[dict], path: str, problems: list[str]) -> list[dict]:
+    parsed = []
+    for index, raw in enumerate(raw_items):
+        where = f"{path}item[{index}]" + (f" ({raw.get('linkId')})" if raw.get("linkId") else "")
+        for key in sorted(set(raw) - SUPPORTED_ITEM_KEYS):
+            problems.append(f"{where}: '{key}' is not supported")
+        if raw.get("type") not in ItemType.values:
+            problems.append(f"{where}: item type '{raw.get('type')}' is not supported")
+            continue
+        if not raw.get("linkId"):
+            problems.append(f"{where}: linkId is required")
+            continue
+        spec: dict[str, Any] = {
+            "link_id": raw["linkId"], "type": raw["type"], "text": raw.get("text", ""),
+            "prefix": raw.get("prefix", ""), "required": bool(raw.get("required")),
+            "repeats": bool(raw.get("repeats")), "max_length": raw.get("maxLength"),
+            "enable_behavior": raw.get("enableBehavior", "all"), "help_text": "", "mime": [],
+            "min_value": "", "max_value": "", "max_file_size": None, "important": False,
+            "disqualifying_answer": "", "disqualifying_explanation": "", "options": [], "rules": [],
+        }  # fmt: skip
+        for ext in raw.get("extension", []):
+            url = ext.get("url")
+            if url == EXT_MIN:
+                spec["min_value"] = _scalar(ext, "value") or ""
+            elif url == EXT_MAX:
+                spec["max_value"] = _scalar(ext, "value") or ""
+            elif url == EXT_MIME:
+                spec["mime"].append(ext.get("valueCode", ""))
+            elif url == EXT_MAX_SIZE:
+                spec["max_file_size"] = int(Decimal(str(ext.get("valueDecimal", 0))))
+            elif url == EXT_IMPORTANT:
+                spec["important"] = bool(ext.get("valueBoolean"))
+            elif url == EXT_DISQUALIFYING:
+                spec["disqualifying_answer"] = ext.get("valueString", "")
+            elif url == EXT_DISQUALIFYING_TEXT:
+                spec["disqualifying_explanation"] = ext.get("valueString", "")
+            else:
+                problems.append(f"{where}: extension '{url}' is not supported")
+        for opt_index, option in enumerate(raw.get("answerOption", [])):
+            coding = option.get("valueCoding")
+            if not coding or not coding.get("code"):
+                problems.append(
+                    f"{where}: answerOption[{opt_index}] must be a valueCoding with a code"
+                )
+                continue
+            spec["options"].append((coding["code"], coding.get("display", coding["code"])))
+        for rule_index, rule in enumerate(raw.get("enableWhen", [])):
+            answer = _scalar(rule, "answer")
+            if answer is None or not rule.get("question") or not rule.get("operator"):
+                problems.append(
+                    f"{where}: enableWhen[{rule_index}] needs question, operator and answer[x]"
+                )
+                continue
+            spec["rules"].append((rule["question"], rule["operator"], answer))
+        children = []
+        for child in raw.get("item", []):
+            if child.get("type") == "display" and _is_help_item(child):
+                spec["help_text"] = child.get("text", "")
+            else:
+                children.append(child)
+        spec["children"] = _parse_items(children, f"{where}.", problems)
+        parsed.append(spec)
+    return parsed
+
+
+@transaction.atomic
+def questionnaire_import_fhir(*, data: dict[str, Any]) -> ImportReport:
+    """Create a new draft version from a FHIR Questionnaire. All or nothing."""
+    problems: list[str] = []
+    if data.get("resourceType") != "Questionnaire":
+        raise FhirImportError(["resourceType must be 'Questionnaire'"])
+    if not data.get("url"):
+        problems.append("url (the canonical identity) is required")
+    skipped = [
+        f"'{key}' (metadata) was not imported" for key in sorted(set(data) & IGNORED_ROOT_KEYS)
+    ]
+    problems += [
+        f"'{key}' is not supported"
+        for key in sorted(set(data) - SUPPORTED_ROOT_KEYS - IGNORED_ROOT_KEYS)
+    ]
+    minimum_age = None
+    for ext in data.get("extension", []):
+        if ext.get("url") == EXT_MINIMUM_AGE:
+            minimum_age = ext.get("valueInteger")
+        else:
+            problems.append(f"root extension '{ext.get('url')}' is not supported")
+    items = _parse_items(data.get("item", []), "", problems)
+    if problems:
+        raise FhirImportError(problems)
+
+    url = data["url"]
+    questionnaire = Questionnaire.objects.select_for_update().filter(url=url).first()
+    title = data.get("title") or url.rstrip("/").rsplit("/", 1)[-1]
+    if questionnaire is None:
+        from django.utils.text import slugify
+
+        questionnaire = Questionnaire.objects.create(
+            url=url,
+            slug=slugify(url.rstrip("/").rsplit("/", 1)[-1])[:80],
+            title=title,
+            minimum_age=minimum_age,
+        )
+    elif minimum_age is not None and questionnaire.minimum_age != minimum_age:
+        questionnaire.minimum_age = minimum_age
+        questionnaire.save(update_fields=["minimum_age", "updated_at"])
+    last = (
+        questionnaire.versions.order_by("-version").values_list("version", flat=True).first() or 0
+    )
+    version = QuestionnaireVersion.objects.create(
+        questionnaire=questionnaire,
+        version=last + 1,
+        title=title,
+        description=data.get("description", ""),
+    )
+    counter = iter(range(1, 100_000))
+
+    def create(specs: list[dict], parent: Item | None) -> None:
+        for spec in specs:
+            item = Item.objects.create(
+                version=version,
+                parent=parent,
+                order=next(counter),
+                link_id=spec["link_id"],
+                type=spec["type"],
+                text=spec["text"],
+                prefix=spec["prefix"],
+                help_text=spec["help_text"],
+                required=spec["required"],
+                repeats=spec["repeats"],
+                max_length=spec["max_length"],
+                min_value=spec["min_value"],
+                max_value=spec["max_value"],
+                allowed_mime_types=",".join(spec["mime"]),
+                max_file_size=spec["max_file_size"],
+                enable_behavior=spec["enable_behavior"],
+                is_important_for_clinician=spec["important"],
+                disqualifying_answer=spec["disqualifying_answer"],
+                disqualifying_explanation=spec["disqualifying_explanation"],
+            )
+            AnswerOption.objects.bulk_create(
+                [
+                    AnswerOption(item=item, order=i, code=c, display=d)
+                    for i, (c, d) in enumerate(spec["options"])
+                ]
+            )
+            EnableWhen.objects.bulk_create(
+                [
+                    EnableWhen(item=item, question=q, operator=op, answer=a)
+                    for q, op, a in spec["rules"]
+                ]
+            )
+            create(spec["children"], item)
+
+    create(items, None)
+    return ImportReport(version=version, skipped=skipped)
+
+
+# --- QuestionnaireResponse --------------------------------------------------------------------
+
+RESPONSE_STATUS_TO_FHIR = {
+    "in-progress": "in-progress",
+    "completed": "completed",
+    "stopped": "stopped",
+}
+
+
+def _answer_to_fhir(entry: dict[str, Any], attachments: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for value, display in zip(entry["value"], entry.get("display", []), strict=False):
+        item_type = entry["type"]
+        if item_type in VALUE_KEY:
+            key = VALUE_KEY[item_type]
+            if item_type == ItemType.DECIMAL:
+                value = float(Decimal(str(value)))
+            out.append({key: value})
+        elif item_type in CHOICE_TYPES:
+            text = str(value)
+            if text.startswith("other:"):
+                out.append({"valueString": text.removeprefix("other:")})
+            else:
+                out.append({"valueCoding": {"code": text, "display": display}})
+        elif item_type == ItemType.ATTACHMENT:
+            attachment = attachments.get(str(value))
+            out.append(
+                {
+                    "valueAttachment": {
+                        "contentType": attachment.mime_type if attachment else None,
+                        "title": display,
+                    }
+                }
+            )
+        else:
+            out.append({"valueString": str(value)})
+    return out
+
+
+def questionnaire_response_to_fhir(*, response: QuestionnaireResponse) -> dict[str, Any]:
+    """Answers nested under their steps, each with the wording the patient saw."""
+    structure = version_structure_load(version=response.version)
+    attachments = {str(a.public_id): a for a in response.attachments.all()}
+    groups: dict[str, list[dict]] = {}
+    for link_id in response.answer_order:
+        entry = response.answers[link_id]
+        step = structure.step_of(link_id) or "unfiled"
+        groups.setdefault(step, []).append(
+            {
+                "linkId": link_id,
+                "text": entry["text"],
+                "answer": _answer_to_fhir(entry, attachments),
+            }
+        )
+    items = []
+    for step in structure.steps:
+        if step.link_id in groups:
+            items.append(
+                {"linkId": step.link_id, "text": step.text, "item": groups.pop(step.link_id)}
+            )
+    for orphans in groups.values():
+        items.extend(orphans)
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(response.public_id),
+        "questionnaire": response.version.canonical,
+        "status": RESPONSE_STATUS_TO_FHIR[response.status],
+        "item": items,
+    }
+    if response.completed_at:
+        resource["authored"] = response.completed_at.isoformat()
+    return resource

@@ -1,0 +1,170 @@
+"""Turning item definitions into what a template renders: one field per item, with the HTML5
+constraints and the data-enable-when rules taken from the same definitions the validator uses.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from intake.models import CHOICE_TYPES, ItemType
+from intake.structure import ItemNode, VersionStructure
+from intake.validation import OTHER_PREFIX, is_enabled, parse_answer
+
+INPUT_TYPES = {
+    ItemType.STRING: "text",
+    ItemType.INTEGER: "number",
+    ItemType.DECIMAL: "number",
+    ItemType.DATE: "date",
+}
+
+
+@dataclass
+class FieldView:
+    node: ItemNode
+    values: list[str]
+    errors: list[str]
+    enabled: bool
+    attrs: dict[str, str] = field(default_factory=dict)
+    other_text: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"q-{self.node.link_id}"
+
+    @property
+    def name(self) -> str:
+        return self.node.link_id
+
+    @property
+    def input_type(self) -> str:
+        return INPUT_TYPES.get(self.node.type, "text")
+
+    @property
+    def value(self) -> str:
+        return self.values[0] if self.values else ""
+
+    @property
+    def is_choice(self) -> bool:
+        return self.node.type in CHOICE_TYPES or self.node.type == ItemType.BOOLEAN
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        if self.node.type == ItemType.BOOLEAN:
+            return [("true", "Yes"), ("false", "No")]
+        return [(o.code, o.display) for o in self.node.options]
+
+    @property
+    def widget(self) -> str:
+        if self.node.type == ItemType.GROUP:
+            return "group"
+        if self.node.type == ItemType.DISPLAY:
+            return "display"
+        if self.node.type == ItemType.TEXT:
+            return "textarea"
+        if self.node.type == ItemType.ATTACHMENT:
+            return "file"
+        if self.is_choice:
+            return "checkbox" if self.node.repeats else "radio"
+        return "input"
+
+    @property
+    def attrs_html(self) -> str:
+        from django.utils.html import format_html_join
+
+        return format_html_join(" ", '{}="{}"', self.attrs.items())
+
+    @property
+    def enable_when_json(self) -> str:
+        if not self.node.enable_when:
+            return ""
+        rules = [{"q": r.question, "op": r.operator, "a": r.answer} for r in self.node.enable_when]
+        return json.dumps({"behavior": self.node.enable_behavior, "rules": rules})
+
+
+def _html_constraints(node: ItemNode) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    # `required` on a conditional field would block submitting when it is hidden, so the JS
+    # toggles it with visibility (data-required) and the server enforces it either way.
+    if node.required:
+        attrs["data-required"] = "true"
+    if node.type in {ItemType.INTEGER, ItemType.DECIMAL, ItemType.DATE}:
+        if node.min_value:
+            attrs["min"] = node.min_value
+        if node.max_value:
+            attrs["max"] = node.max_value
+    if node.type == ItemType.INTEGER:
+        attrs["step"] = "1"
+        attrs["inputmode"] = "numeric"
+        attrs["pattern"] = "-?[0-9]*"
+    if node.type == ItemType.DECIMAL:
+        attrs["step"] = "any"
+        attrs["inputmode"] = "decimal"
+    if node.max_length and node.type in {ItemType.STRING, ItemType.TEXT, ItemType.OPEN_CHOICE}:
+        attrs["maxlength"] = str(node.max_length)
+    if node.type == ItemType.ATTACHMENT:
+        attrs["accept"] = (
+            ",".join(node.mime_types) or "image/jpeg,image/png,image/heic,application/pdf"
+        )
+    return attrs
+
+
+def step_fields(
+    *,
+    structure: VersionStructure,
+    step_link_id: str,
+    values: dict[str, list[Any]],
+    errors: dict[str, list[str]] | None = None,
+) -> list[FieldView]:
+    """Fields for one step. `values` are raw (from POST, to keep what the patient typed) or
+    stored answers; `enabled` is the server's own evaluation, so pages are right without JS."""
+    errors = errors or {}
+    typed = {k: [_raw(v) for v in vs] for k, vs in values.items()}
+    views = []
+    for node in structure.items_of_step(step_link_id):
+        raw_values = typed.get(node.link_id, [])
+        other = next(
+            (v.removeprefix(OTHER_PREFIX) for v in raw_values if v.startswith(OTHER_PREFIX)), ""
+        )
+        attrs = _html_constraints(node)
+        views.append(
+            FieldView(
+                node=node,
+                values=raw_values,
+                errors=errors.get(node.link_id, []),
+                enabled=is_enabled(node, structure, _typed_for_rules(structure, values)),
+                attrs=attrs,
+                other_text=other,
+            )
+        )
+    return views
+
+
+def _raw(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _typed_for_rules(
+    structure: VersionStructure, values: dict[str, list[Any]]
+) -> dict[str, list[Any]]:
+    """Rules compare typed answers; raw POST strings are parsed the validator's way."""
+    typed: dict[str, list[Any]] = {}
+    for link_id, vals in values.items():
+        node = structure.by_link_id.get(link_id)
+        if node is None:
+            continue
+        out = []
+        for v in vals:
+            if v in ("", None):
+                continue
+            try:
+                out.append(
+                    parse_answer(node.type, v)
+                    if isinstance(v, str) and node.type not in CHOICE_TYPES
+                    else v
+                )
+            except ValueError:
+                continue
+        typed[link_id] = out
+    return typed

@@ -1,0 +1,79 @@
+/* Show and hide conditional questions as the patient answers.
+ * Progressive enhancement only: the server evaluates the same enable-when rules (intake/
+ * validation.py) on every Continue and discards answers to hidden questions, so a page
+ * without this script is still correct. No dependencies. */
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-intake-step]");
+  if (!form) return;
+
+  function answersFor(linkId) {
+    var inputs = form.querySelectorAll('[name="' + linkId + '"]');
+    var values = [];
+    inputs.forEach(function (input) {
+      var wrapper = input.closest("[data-link-id]");
+      if (wrapper && wrapper.hidden) return;
+      if ((input.type === "radio" || input.type === "checkbox") && !input.checked) return;
+      if (input.type === "file") { if (input.files && input.files.length) values.push("file"); return; }
+      if (input.value.trim() !== "") values.push(input.value.trim());
+    });
+    return values;
+  }
+
+  function typeOf(linkId) {
+    var wrapper = form.querySelector('[data-link-id="' + linkId + '"]');
+    return wrapper ? wrapper.getAttribute("data-type") : null;
+  }
+
+  function coerce(type, value) {
+    if (type === "integer" || type === "decimal") { var n = Number(value); return isNaN(n) ? value : n; }
+    if (type === "boolean") { return ["true", "yes", "1"].indexOf(String(value).toLowerCase()) >= 0; }
+    return String(value);
+  }
+
+  function compare(op, actual, expected) {
+    switch (op) {
+      case "=": return actual === expected;
+      case "!=": return actual !== expected;
+      case ">": return actual > expected;
+      case "<": return actual < expected;
+      case ">=": return actual >= expected;
+      case "<=": return actual <= expected;
+    }
+    return false;
+  }
+
+  function ruleMatches(rule) {
+    // Questions answered on earlier steps are not on this page: the server already decided
+    // those, and the initial hidden state it rendered stays.
+    if (!form.querySelector('[name="' + rule.q + '"]')) return null;
+    var answers = answersFor(rule.q);
+    if (rule.op === "exists") {
+      var wanted = ["true", "yes", "1"].indexOf(String(rule.a).toLowerCase()) >= 0;
+      return (answers.length > 0) === wanted;
+    }
+    var type = typeOf(rule.q);
+    var expected = coerce(type, rule.a);
+    return answers.some(function (value) { return compare(rule.op, coerce(type, value), expected); });
+  }
+
+  function update() {
+    form.querySelectorAll("[data-enable-when]").forEach(function (el) {
+      var spec = JSON.parse(el.getAttribute("data-enable-when"));
+      var results = spec.rules.map(ruleMatches);
+      if (results.some(function (r) { return r === null; })) return;
+      var show = spec.behavior === "any" ? results.some(Boolean) : results.every(Boolean);
+      el.hidden = !show;
+      el.querySelectorAll("input, textarea, select").forEach(function (input) {
+        input.disabled = !show;  // a hidden answer is not sent, so the patient's view and the server agree
+        var wrapper = input.closest("[data-link-id]");
+        var required = wrapper && wrapper.querySelector("[data-required]") && input.type !== "checkbox" && !input.hasAttribute("data-other");
+        if (required && input.type !== "file") input.required = show;
+      });
+    });
+  }
+
+  form.addEventListener("input", update);
+  form.addEventListener("change", update);
+  update();
+})();

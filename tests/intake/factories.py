@@ -1,0 +1,68 @@
+import factory
+from factory.django import DjangoModelFactory
+
+from intake.models import (
+    AnswerOption,
+    EnableWhen,
+    Item,
+    ItemType,
+    Questionnaire,
+    QuestionnaireVersion,
+)
+from patients.models import Patient
+from tests.accounts.factories import UserFactory
+
+
+class PatientFactory(DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    user = factory.SubFactory(UserFactory)
+
+
+class QuestionnaireFactory(DjangoModelFactory):
+    class Meta:
+        model = Questionnaire
+
+    slug = factory.Sequence(lambda n: f"questionnaire-{n}")
+    url = factory.LazyAttribute(lambda o: f"https://thinclinic.dev/fhir/Questionnaire/{o.slug}")
+    title = "Test questionnaire"
+
+
+class QuestionnaireVersionFactory(DjangoModelFactory):
+    """Always created as a draft: the constructor may not set a frozen state; services do."""
+
+    class Meta:
+        model = QuestionnaireVersion
+
+    questionnaire = factory.SubFactory(QuestionnaireFactory)
+    version = factory.Sequence(lambda n: n + 1)
+    title = "Test questionnaire"
+
+
+class ItemFactory(DjangoModelFactory):
+    class Meta:
+        model = Item
+
+    version = factory.SubFactory(QuestionnaireVersionFactory)
+    link_id = factory.Sequence(lambda n: f"item-{n}")
+    type = ItemType.STRING
+    text = factory.LazyAttribute(lambda o: f"Question {o.link_id}?")
+    order = factory.Sequence(lambda n: n)
+
+
+class AnswerOptionFactory(DjangoModelFactory):
+    class Meta:
+        model = AnswerOption
+
+    item = factory.SubFactory(ItemFactory, type=ItemType.CHOICE)
+    code = factory.Sequence(lambda n: f"code-{n}")
+    display = factory.LazyAttribute(lambda o: f"Option {o.code}")
+
+
+class EnableWhenFactory(DjangoModelFactory):
+    class Meta:
+        model = EnableWhen
+
+    item = factory.SubFactory(ItemFactory)
+    operator = "="
