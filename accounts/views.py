@@ -20,8 +20,8 @@ def signup(request: HttpRequest) -> HttpResponse:
             email=form.cleaned_data["email"], password=form.cleaned_data["password1"]
         )
         login(request, user, backend="accounts.backends.EmailBackend")
-        messages.success(request, "Your account is ready.")
-        return redirect("home")
+        messages.success(request, "Your account is ready. First, two quick questions.")
+        return redirect("patients:start")
     return render(request, "accounts/signup.html", {"form": form})
 
 

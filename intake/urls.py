@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from intake import views
 
 app_name = "intake"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("start/", views.start, name="start"),
+    path("<uuid:response_id>/step/<int:number>/", views.step, name="step"),
+    path("<uuid:response_id>/review/", views.review, name="review"),
+    path("<uuid:response_id>/complete/", views.complete, name="complete"),
+    path("<uuid:response_id>/stopped/", views.stopped, name="stopped"),
+]

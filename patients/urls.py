@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from patients import views
 
 app_name = "patients"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("start/", views.start, name="start"),
+    path("eligibility/", views.eligibility, name="eligibility"),
+    path("eligibility/waitlist/", views.waitlist, name="waitlist"),
+    path("identity/", views.identity, name="identity"),
+    path("photo-id/", views.photo_id, name="photo_id"),
+    path("documents/<uuid:document_id>/", views.document, name="document"),
+]

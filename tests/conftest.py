@@ -7,6 +7,9 @@ from django.db import connection
 
 from tests.accounts.factories import UserFactory
 
+# The shipped demo questionnaire, used across apps (patients, intake, e2e).
+from tests.intake.demo_fixtures import demo_data, demo_structure, demo_version  # noqa: F401
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

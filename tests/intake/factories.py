@@ -9,15 +9,7 @@ from intake.models import (
     Questionnaire,
     QuestionnaireVersion,
 )
-from patients.models import Patient
-from tests.accounts.factories import UserFactory
-
-
-class PatientFactory(DjangoModelFactory):
-    class Meta:
-        model = Patient
-
-    user = factory.SubFactory(UserFactory)
+from tests.patients.factories import PatientFactory  # noqa: F401 - re-exported for intake tests
 
 
 class QuestionnaireFactory(DjangoModelFactory):

@@ -1,0 +1,106 @@
+"""Every write to a patient's identity and eligibility."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.uploads import ALL_TYPES, upload_sanitize, upload_store
+from patients.models import DocumentKind, IdentityDocument, Patient, StateWaitlistEntry
+from patients.states import US_STATES
+
+
+def patient_get_or_create(*, user: User) -> Patient:
+    """The user's patient record, created on first need. Safe to call on every request."""
+    patient = Patient.objects.filter(user=user).first()
+    if patient is not None:
+        return patient
+    try:
+        with transaction.atomic():
+            return Patient.objects.create(user=user)
+    except IntegrityError:  # another request created it first
+        return Patient.objects.get(user=user)
+
+
+@dataclass(frozen=True)
+class EligibilityDecision:
+    is_eligible: bool
+    reason: str = ""  # "unsupported_state" | "under_age"; empty when eligible
+    state_name: str = ""
+    minimum_age: int = 0
+
+
+def age_on(*, date_of_birth: datetime.date, today: datetime.date) -> int:
+    before_birthday = (today.month, today.day) < (date_of_birth.month, date_of_birth.day)
+    return today.year - date_of_birth.year - before_birthday
+
+
+def patient_check_eligibility(
+    *, patient: Patient, state: str, date_of_birth: datetime.date, minimum_age: int | None = None
+) -> EligibilityDecision:
+    """Decide whether a case could exist for this patient, before any long form.
+
+    Only an eligible answer is stored: we keep nothing about people we cannot serve.
+    """
+    minimum_age = max(minimum_age or 0, settings.MINIMUM_PATIENT_AGE)
+    state_name = US_STATES.get(state, state)
+    if state not in settings.SUPPORTED_STATES:
+        return EligibilityDecision(False, "unsupported_state", state_name, minimum_age)
+    if age_on(date_of_birth=date_of_birth, today=timezone.localdate()) < minimum_age:
+        return EligibilityDecision(False, "under_age", state_name, minimum_age)
+    patient.state_of_residence = state
+    patient.date_of_birth = date_of_birth
+    patient.eligibility_confirmed_at = timezone.now()
+    patient.save(
+        update_fields=[
+            "state_of_residence",
+            "date_of_birth",
+            "eligibility_confirmed_at",
+            "updated_at",
+        ]
+    )
+    return EligibilityDecision(True, "", state_name, minimum_age)
+
+
+def state_waitlist_join(*, email: str, state: str) -> StateWaitlistEntry:
+    """Idempotent: joining twice for the same state keeps one entry."""
+    entry, _ = StateWaitlistEntry.objects.get_or_create(email=email.strip().lower(), state=state)
+    return entry
+
+
+@transaction.atomic
+def patient_update_identity(
+    *,
+    patient: Patient,
+    legal_first_name: str,
+    legal_last_name: str,
+    sex_at_birth: str,
+    phone: str,
+    shipping_address: dict[str, str],
+) -> Patient:
+    patient.legal_first_name = legal_first_name
+    patient.legal_last_name = legal_last_name
+    patient.sex_at_birth = sex_at_birth
+    patient.phone = phone
+    patient.shipping_address = shipping_address
+    patient.identity_completed_at = patient.identity_completed_at or timezone.now()
+    patient.save()
+    return patient
+
+
+def identity_document_upload(
+    *, patient: Patient, uploaded: UploadedFile, kind: str = DocumentKind.PHOTO_ID
+) -> IdentityDocument:
+    """Sanitise and store an ID. Raises core.uploads.UploadRejected with a patient message.
+
+    The file is checked and written before the row exists, so a rejected upload leaves nothing.
+    """
+    clean = upload_sanitize(uploaded=uploaded, allowed_types=ALL_TYPES)
+    name = upload_store(sanitized=clean, folder="identity")
+    return IdentityDocument.objects.create(
+        patient=patient, kind=kind, stored_name=name, mime_type=clean.mime_type, size=clean.size
+    )
