@@ -1,0 +1,133 @@
+"""A patient walks the demo questionnaire from sign-up to a completed intake, in a browser."""
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from intake.models import QuestionnaireResponse, ResponseStatus
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo(settings) -> None:
+    settings.DEBUG = True  # seed_demo's own guard; the live server still serves as configured
+    import sys
+
+    from intake.demo import seed
+
+    seed(stdout=sys.stdout)
+
+
+@pytest.fixture
+def photo(tmp_path) -> str:
+    path = tmp_path / "photo.jpg"
+    out = io.BytesIO()
+    Image.new("RGB", (320, 200), (180, 170, 160)).save(out, format="JPEG")
+    path.write_bytes(out.getvalue())
+    return str(path)
+
+
+def _choose(page, question: str, answer: str) -> None:
+    page.get_by_role("group", name=question).get_by_label(answer, exact=True).check()
+
+
+def test_sign_up_to_completed_intake(page, live_server, demo, photo, screenshot):
+    from playwright.sync_api import expect
+
+    email = f"walk-{page.device_name}@example.com"
+    page.goto(live_server.url + "/")
+    screenshot(page, "00-home")
+    page.get_by_role("link", name="Get started").first.click()
+
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill("a-long-unusual-pass")
+    page.get_by_label("Confirm password").fill("a-long-unusual-pass")
+    page.get_by_role("button", name="Create account").click()
+
+    # Eligibility comes first: an unsupported state stops the patient kindly.
+    expect(page.get_by_role("heading", name="Can we treat you?")).to_be_visible()
+    screenshot(page, "01-eligibility")
+    page.get_by_label("State of residence").select_option("AK")
+    page.get_by_label("Date of birth").fill("1990-05-01")
+    page.get_by_role("button", name="Check eligibility").click()
+    expect(page.get_by_role("heading", name="We're not in Alaska yet")).to_be_visible()
+    screenshot(page, "02-unsupported-state")
+    page.get_by_role("link", name="change your state").click()
+
+    page.get_by_label("State of residence").select_option("CA")
+    page.get_by_label("Date of birth").fill("1990-05-01")
+    page.get_by_role("button", name="Check eligibility").click()
+
+    # Identity: a mistake keeps the input and points at the field.
+    expect(page.get_by_role("heading", name="Your legal name and address")).to_be_visible()
+    page.get_by_label("Legal first name").fill("Dana")
+    page.get_by_label("Legal last name").fill("Reyes")
+    _choose(page, "Sex assigned at birth", "Female")
+    page.get_by_label("Phone number").fill("555")
+    page.get_by_label("Street address").fill("1 Main St")
+    page.get_by_label("City").fill("Oakland")
+    page.get_by_label("ZIP code").fill("94601")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    expect(page.get_by_label("Legal first name")).to_have_value("Dana")
+    screenshot(page, "03-identity-error")
+    page.get_by_label("Phone number").fill("415 555 0123")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", name="Upload a photo ID")).to_be_visible()
+    page.get_by_label("Photo ID").set_input_files(photo)
+    screenshot(page, "04-photo-id")
+    page.get_by_role("button", name="Upload and continue").click()
+
+    # Step 1, with a conditional follow-up shown and hidden by the page's own script.
+    expect(page.get_by_text("Step 1 of 4")).to_be_visible()
+    _choose(page, "How long have you noticed hair loss?", "1 to 5 years")
+    _choose(page, "Which best describes where you are losing hair?", "Thinning at the crown")
+    _choose(page, "Has a parent or sibling had similar hair loss?", "Yes")
+    follow_up = page.get_by_label(re.compile("Please tell us what happened"))
+    expect(follow_up).to_be_hidden()
+    _choose(page, "Did your hair loss start suddenly, over weeks rather than years?", "Yes")
+    expect(follow_up).to_be_visible()
+    screenshot(page, "05-step-1-follow-up")
+    _choose(page, "Did your hair loss start suddenly, over weeks rather than years?", "No")
+    expect(follow_up).to_be_hidden()
+    page.get_by_label("Minoxidil (Rogaine)").check()
+    page.get_by_role("button", name="Continue").click()
+
+    # Step 2: an error first, summarised and focused.
+    expect(page.get_by_text("Step 2 of 4")).to_be_visible()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    screenshot(page, "06-step-2-errors")
+    _choose(page, "Are you pregnant, trying to become pregnant, or breastfeeding?", "No")
+    page.get_by_label("None of these").check()
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_text("Step 3 of 4")).to_be_visible()
+    _choose(
+        page, "Do you take any prescription or over-the-counter medicines or supplements?", "No"
+    )
+    _choose(page, "Do you have any allergies to medicines?", "No")
+    screenshot(page, "07-step-3")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_text("Step 4 of 4")).to_be_visible()
+    page.get_by_label("A photo of the top of your head, in good light").set_input_files(photo)
+    _choose(page, "Do you have a treatment preference?", "I'd like the clinician to recommend")
+    _choose(page, "Please confirm", "My answers are true and complete to the best of my knowledge")
+    screenshot(page, "08-step-4")
+    page.get_by_role("button", name="Review my answers").click()
+
+    expect(page.get_by_role("heading", name="Check your answers")).to_be_visible()
+    expect(page.get_by_text("Thinning at the crown")).to_be_visible()
+    screenshot(page, "09-review")
+    page.get_by_role("button", name="Finish my intake").click()
+
+    expect(page.get_by_role("heading", name="Thank you, your answers are saved")).to_be_visible()
+    screenshot(page, "10-complete")
+    response = QuestionnaireResponse.objects.get(patient__user__email=email)
+    assert response.status == ResponseStatus.COMPLETED
+    assert "sudden-onset-details" not in response.answers
