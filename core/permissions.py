@@ -3,7 +3,9 @@
 from django.contrib.auth.management import create_permissions
 
 
-def group_grant_permissions(apps: object, *, group: str, app_label: str, codenames: list[str]) -> None:
+def group_grant_permissions(
+    apps: object, *, group: str, app_label: str, codenames: list[str]
+) -> None:
     """Give `group` the named permissions of `app_label`, creating them first if needed.
 
     Django creates permissions only after all migrations run; a data migration that grants
@@ -16,4 +18,6 @@ def group_grant_permissions(apps: object, *, group: str, app_label: str, codenam
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     role, _ = Group.objects.get_or_create(name=group)
-    role.permissions.add(*Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
+    role.permissions.add(
+        *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+    )
