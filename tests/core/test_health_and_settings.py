@@ -30,11 +30,9 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in PRODUCTION_ENV and k != "DJANGO_SETTINGS_MODULE"
-    }
+    # A production process starts from the production variables alone, not from test-run ones.
+    leaked = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in leaked}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO,
