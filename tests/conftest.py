@@ -9,6 +9,7 @@ from tests.accounts.factories import UserFactory
 
 # The shipped demo questionnaire, used across apps (patients, intake, e2e).
 from tests.intake.demo_fixtures import demo_data, demo_structure, demo_version  # noqa: F401
+from tests.webhooks.helpers import mdi_body, post_mdi
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -51,3 +52,20 @@ def user(db):
 def patient_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def deliver(client, django_capture_on_commit_callbacks):
+    """POST a signed MDI event and run what the view enqueued after commit (the task)."""
+
+    def send(event_type: str, case=None, **fields):
+        if case is not None:
+            fields.setdefault("case_id", case.mdi_case_id)
+            fields.setdefault("metadata", str(case.public_id))
+        body = mdi_body(event_type, **fields)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_mdi(client, body)
+        assert response.status_code == 200
+        return response
+
+    return send

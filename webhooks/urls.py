@@ -1,5 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from webhooks import views
 
 app_name = "webhooks"
 
-urlpatterns: list = []
+urlpatterns = [path("mdi/", views.mdi, name="mdi")]

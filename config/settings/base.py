@@ -191,8 +191,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-# Apps add their periodic jobs here (each entry names its issue).
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # The webhook event table is the outbox: re-enqueue anything stored but not processed.
+    "webhook-events-sweep": {"task": "webhooks.tasks.webhook_events_sweep_task", "schedule": 60.0},
+}
 
 # --- MD Integrations ------------------------------------------------------------------------
 # The embedded sandbox stands in for MDI on a laptop; production.py forbids it.

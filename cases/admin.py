@@ -1,0 +1,109 @@
+"""Support reads cases and their timelines; nothing here changes clinical state."""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from cases.models import Case, CaseTimelineEntry, Notification, Prescription
+from core.admin import ReadOnlyAdminMixin
+from core.audit import access_log_record
+from webhooks import admin as webhooks_admin
+from webhooks.models import WebhookEvent
+
+
+class TimelineInline(admin.TabularInline):
+    model = CaseTimelineEntry
+    fields = [
+        "occurred_at",
+        "received_at",
+        "event_type",
+        "subject",
+        "outcome",
+        "from_status",
+        "to_status",
+        "note",
+        "event",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["occurred_at", "received_at", "pk"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class PrescriptionInline(admin.StackedInline):
+    model = Prescription
+    fields = ["status", "mdi_order_status", "tracking_number", "carrier", "updated_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["public_id", "status", "mdi_case_id", "patient", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["public_id", "mdi_case_id", "patient__user__email"]
+    list_select_related = ["patient"]
+    readonly_fields = [
+        "public_id",
+        "patient",
+        "mdi_case_id",
+        "status",
+        "decline_reason",
+        "created_at",
+        "updated_at",
+    ]
+    fields = readonly_fields
+    inlines = [PrescriptionInline, TimelineInline]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        case = Case.objects.filter(pk=object_id).select_related("patient").first()
+        if case is not None and response.status_code == 200:
+            access_log_record(request=request, obj=case, patient_user_id=case.patient.user_id)
+        return response
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["key", "kind", "created_at", "sent_at"]
+    list_filter = ["kind"]
+
+
+def _case_timeline_panel(event: WebhookEvent) -> SafeString:
+    """On a webhook event's page: the whole timeline of the case it belongs to."""
+    case = Case.objects.filter(timeline__event=event).first() or (
+        Case.objects.filter(mdi_case_id=event.external_id).first() if event.external_id else None
+    )
+    entries = (
+        case.timeline.select_related("event").order_by("occurred_at", "received_at", "pk")
+        if case
+        else []
+    )
+    # render_to_string returns autoescaped, safe HTML.
+    return render_to_string("admin/cases/event_case_panel.html", {"case": case, "entries": entries})
+
+
+def _events_for_case_search(term: str) -> QuerySet:
+    """Support searches the event log by our case id or the patient's email."""
+    cases = Case.objects.filter(public_id__iexact=term) if len(term) == 36 else Case.objects.none()
+    cases = cases | Case.objects.filter(patient__user__email__iexact=term)
+    ids = [c for c in cases.values_list("mdi_case_id", flat=True) if c]
+    return WebhookEvent.objects.filter(external_id__in=ids)
+
+
+webhooks_admin.EVENT_DETAIL_PANELS.append(_case_timeline_panel)
+webhooks_admin.EVENT_SEARCHES.append(_events_for_case_search)

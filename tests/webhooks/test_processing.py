@@ -1,0 +1,175 @@
+"""Exactly-once processing: the outbox sweeper, retries, postponed events, reprocessing, races."""
+
+import datetime
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from cases.models import CaseStatus, CaseTimelineEntry, Notification
+from payments.models import PaymentEffect
+from tests.cases.factories import CaseFactory
+from tests.webhooks.helpers import mdi_body, post_mdi
+from webhooks import registry
+from webhooks.models import EventStatus, WebhookEvent
+from webhooks.services import (
+    NOT_READY_MAX_ATTEMPTS,
+    webhook_event_mark_resolved,
+    webhook_event_process,
+    webhook_event_reprocess,
+    webhook_events_sweep,
+)
+from webhooks.tasks import webhook_event_process_task
+
+pytestmark = pytest.mark.django_db
+
+
+def test_processing_twice_applies_once(case, deliver):
+    deliver("case_approved", case)
+    event = WebhookEvent.objects.get()
+    assert webhook_event_process(event_id=event.pk) == EventStatus.PROCESSED  # returns at once
+    case.refresh_from_db()
+    assert case.status == CaseStatus.APPROVED
+    assert CaseTimelineEntry.objects.count() == 1
+    assert PaymentEffect.objects.count() == 1
+
+
+def test_a_broker_outage_at_receive_time_loses_nothing(
+    client, case, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(**kwargs):
+        raise ConnectionError("redis unreachable")
+
+    monkeypatch.setattr(webhook_event_process_task, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            post_mdi(client, mdi_body("case_approved", case_id=case.mdi_case_id)).status_code == 200
+        )
+    event = WebhookEvent.objects.get()
+    assert event.status == EventStatus.RECEIVED
+    monkeypatch.undo()  # the broker is back
+    assert webhook_events_sweep() == 0  # too recent: the normal path may still be running
+    assert webhook_events_sweep(now=timezone.now() + datetime.timedelta(minutes=5)) == 1
+    event.refresh_from_db()
+    assert event.status == EventStatus.PROCESSED
+    case.refresh_from_db()
+    assert case.status == CaseStatus.APPROVED
+
+
+def test_an_event_that_beats_the_case_id_is_matched_by_metadata(deliver):
+    case = CaseFactory(mdi_case_id=None)
+    deliver("case_assigned_to_clinician", case_id="mdi-late-1", metadata=str(case.public_id))
+    case.refresh_from_db()
+    assert (case.mdi_case_id, case.status) == ("mdi-late-1", CaseStatus.UNDER_REVIEW)
+
+
+def test_an_event_for_an_unknown_case_is_retried_later_then_applied(deliver):
+    deliver("case_assigned_to_clinician", case_id="mdi-not-yet")
+    event = WebhookEvent.objects.get()
+    assert (event.status, event.attempts) == (EventStatus.RECEIVED, 1)
+    assert event.next_attempt_at > timezone.now()
+    assert "no case yet" in event.last_error
+    case = CaseFactory(mdi_case_id="mdi-not-yet")  # our save of the MDI id lands
+    assert webhook_events_sweep(now=timezone.now() + datetime.timedelta(hours=1)) == 1
+    case.refresh_from_db()
+    assert case.status == CaseStatus.UNDER_REVIEW
+
+
+def test_an_event_that_never_finds_its_case_fails_for_support(deliver):
+    deliver("case_assigned_to_clinician", case_id="mdi-never")
+    event = WebhookEvent.objects.get()
+    for _ in range(NOT_READY_MAX_ATTEMPTS - 1):
+        webhook_event_process(event_id=event.pk)
+    event.refresh_from_db()
+    assert event.status == EventStatus.FAILED
+
+
+@pytest.fixture
+def exploding_handler(monkeypatch):
+    calls = []
+
+    def explode(event):
+        calls.append(event.pk)
+        raise RuntimeError("handler bug")
+
+    monkeypatch.setitem(registry._HANDLERS, ("mdi", "patient_created"), [explode])
+    return calls
+
+
+def test_after_the_last_retry_the_event_is_failed_with_its_traceback(
+    client, exploding_handler, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post_mdi(client, mdi_body("patient_created", patient_id="p"))
+    event = WebhookEvent.objects.get()
+    assert len(exploding_handler) == webhook_event_process_task.max_retries + 1
+    assert event.status == EventStatus.FAILED
+    assert "RuntimeError: handler bug" in event.last_error
+    assert "Traceback" in event.last_error
+
+
+def test_support_reprocesses_a_failed_event_idempotently(
+    client, exploding_handler, monkeypatch, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post_mdi(client, mdi_body("patient_created", patient_id="p"))
+    event = WebhookEvent.objects.get()
+    monkeypatch.setitem(registry._HANDLERS, ("mdi", "patient_created"), [lambda e: "applied"])
+    with django_capture_on_commit_callbacks(execute=True):
+        webhook_event_reprocess(event=event)
+    event.refresh_from_db()
+    assert event.status == EventStatus.PROCESSED
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        webhook_event_reprocess(event=event)  # already processed: nothing to do
+    assert callbacks == []
+
+
+def test_mark_resolved_never_overrides_a_processed_event(case, deliver):
+    deliver("case_approved", case)
+    event = WebhookEvent.objects.get()
+    webhook_event_mark_resolved(event=event)
+    event.refresh_from_db()
+    assert event.status == EventStatus.PROCESSED
+
+
+def test_a_handler_name_mdi_does_not_send_fails_at_import():
+    with pytest.raises(ValueError, match="case_teleported"):
+        registry.webhook_handler("mdi", ["case_teleported"])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_on_one_event_apply_it_once(client):
+    """Two connections process the same event at the same moment: the row lock makes one
+    wait, then see it processed. One transition, one capture, one notification."""
+    case = CaseFactory(under_review=True)
+    post_mdi(
+        client, mdi_body("case_approved", case_id=case.mdi_case_id)
+    )  # on_commit runs it eagerly
+    event = WebhookEvent.objects.get()
+    WebhookEvent.objects.filter(pk=event.pk).update(status=EventStatus.RECEIVED, processed_at=None)
+    CaseTimelineEntry.objects.all().delete()
+    Notification.objects.all().delete()
+    PaymentEffect.objects.all().delete()
+    type(case).objects.filter(pk=case.pk).update(status=CaseStatus.UNDER_REVIEW)
+
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(webhook_event_process(event_id=event.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [EventStatus.PROCESSED, EventStatus.PROCESSED]
+    assert CaseTimelineEntry.objects.filter(event=event).count() == 1
+    assert PaymentEffect.objects.filter(case=case).count() == 1
+    assert Notification.objects.filter(case=case).count() == 1

@@ -1,0 +1,131 @@
+"""Support's view of the raw webhook log: read-only, searchable, access-logged payloads."""
+
+import json
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from core.admin import ReadOnlyAdminMixin
+from core.audit import access_log_record
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.services import webhook_event_mark_resolved, webhook_event_reprocess
+
+# Domain apps add panels to the event page (e.g. the linked case's timeline) without
+# webhooks importing them: each takes an event and returns HTML.
+EVENT_DETAIL_PANELS: list[Callable[[WebhookEvent], SafeString]] = []
+
+
+class DeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    fields = ["received_at", "outcome", "client_ip", "failure_reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "received_at",
+        "provider",
+        "event_type",
+        "status",
+        "external_id",
+        "occurred_at",
+        "attempts",
+    ]
+    list_filter = ["provider", "status", "event_type"]
+    search_fields = ["event_key", "external_id", "reference"]
+    date_hierarchy = "received_at"
+    readonly_fields = [
+        "provider", "event_type", "event_key", "status", "occurred_at", "received_at",
+        "processed_at", "attempts", "next_attempt_at", "external_id", "reference",
+        "outcome_note", "last_error", "payload", "related",
+    ]  # fmt: skip
+    fields = readonly_fields
+    inlines = [DeliveryInline]
+    actions = ["reprocess", "mark_resolved"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple:
+        """Also find events by the patient's email or our case id, through the panels' owners."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        for finder in EVENT_SEARCHES:
+            queryset |= finder(search_term)
+        return queryset, may_have_duplicates
+
+    @admin.display(description="Payload (decrypted)")
+    def payload(self, obj: WebhookEvent) -> str:
+        try:
+            text = json.dumps(json.loads(obj.raw_body), indent=2, sort_keys=True)
+        except ValueError:
+            text = obj.raw_body.decode("utf-8", "replace")
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text)
+
+    @admin.display(description="Related")
+    def related(self, obj: WebhookEvent) -> SafeString:
+        return format_html(
+            "".join("{}" for _ in EVENT_DETAIL_PANELS),
+            *[panel(obj) for panel in EVENT_DETAIL_PANELS],
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        event = WebhookEvent.objects.filter(pk=object_id).first()
+        if event is not None and response.status_code == 200:
+            access_log_record(request=request, obj=event)  # the payload is PHI
+        return response
+
+    def has_reprocess_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("webhooks.reprocess_webhookevent")
+
+    @admin.action(description="Reprocess (safe to repeat)", permissions=["reprocess"])
+    def reprocess(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for event in queryset:
+            webhook_event_reprocess(event=event)
+        self.message_user(
+            request, f"{queryset.count()} event(s) sent for processing.", messages.SUCCESS
+        )
+
+    @admin.action(description="Mark resolved", permissions=["reprocess"])
+    def mark_resolved(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for event in queryset:
+            webhook_event_mark_resolved(event=event, note=f"resolved by {request.user}")
+        self.message_user(
+            request, "Marked resolved (processed events are left as they are).", messages.SUCCESS
+        )
+
+
+EVENT_SEARCHES: list[Callable[[str], QuerySet]] = []
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["received_at", "provider", "outcome", "failure_reason", "client_ip", "event"]
+    list_filter = ["provider", "outcome"]
+    list_select_related = ["event"]
+    readonly_fields = [
+        "provider",
+        "received_at",
+        "client_ip",
+        "headers",
+        "body_size",
+        "outcome",
+        "failure_reason",
+        "event",
+    ]
+    fields = readonly_fields

@@ -1,0 +1,131 @@
+"""What each provider sends and how it authenticates (MDI: ../shared/reference/mdi-api.md §8)."""
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# MDI's documented event types (§8.3) plus legacy and observed ones we act on.
+MDI_EVENT_TYPES = frozenset(
+    {
+        "case_created",
+        "case_assigned_to_clinician",
+        "case_waiting",
+        "case_transferred_to_support",
+        "case_approved",
+        "case_processing",
+        "case_completed",
+        "case_cancelled",
+        "case_file_added",
+        "case_file_deleted",
+        "medical_necessity_file_generated",
+        "file_lab_results_processed",
+        "clinical_note_created",
+        "case_tag_attached",
+        "patient_tag_attached",
+        "offering_submitted",
+        "prescription_insurance_coverage_updated",
+        "order_status_changed",
+        "order_tracking_number_changed",
+        "partner_charge",
+        "voucher_created",
+        "voucher_updated",
+        "voucher_used",
+        "voucher_reminder_sent",
+        "voucher_expired",
+        "drivers_license_requested",
+        "intro_video_requested",
+        "exam_requested",
+        "preferred_pharmacy_requested",
+        "file_upload_requested",
+        "patient_created",
+        "patient_modified",
+        "patient_deleted",
+        "patient_opt_out",
+        "patient_insurance_coverage_updated",
+        "message_created",
+        "notification_sent",
+        "new_case_message",
+        "prescription_submitted",
+        "case_order_created",
+        "case_order_updated",
+        "case_order_prescription_created",
+        "case_order_prescription_updated",
+    }
+)
+KNOWN_EVENT_TYPES: dict[str, frozenset[str]] = {"mdi": MDI_EVENT_TYPES, "stripe": frozenset()}
+
+REDACTED_HEADERS = {"authorization", "signature", "cookie", "stripe-signature", "x-md-signature"}
+
+
+def mdi_verify(
+    *,
+    body: bytes,
+    authorization: str,
+    signature: str,
+    secrets: list[str],
+    authorizations: list[str],
+) -> str:
+    """Returns "" when authentic, else a short reason. Constant-time comparisons throughout.
+
+    MDI signs PHP's json_encode of the payload, which escapes "/" and non-ASCII characters, so
+    only the raw body bytes can be verified: never re-serialise before checking.
+    """
+    if not authorization or not any(
+        hmac.compare_digest(authorization.encode(), a.encode()) for a in authorizations
+    ):
+        return "authorization"
+    if not signature:
+        return "signature-missing"
+    given = signature.strip().lower().encode()
+    for secret in secrets:
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+        if hmac.compare_digest(given, expected):
+            return ""
+    return "signature"
+
+
+def mdi_sign(*, body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    event_key: str
+    event_type: str
+    payload: dict[str, Any] | None  # None when the body is not a JSON object
+    provider_timestamp: int | None
+    external_id: str
+    reference: str
+
+
+def event_key_for(*, body: bytes, payload: dict[str, Any] | None) -> str:
+    """THE rule for MDI's event identity: `notification_id` when present, else the SHA-256 of
+    the raw body. A re-send with a new timestamp is therefore a new event; handlers make its
+    effects idempotent by what it means."""
+    if payload and payload.get("notification_id"):
+        return f"notification:{payload['notification_id']}"[:128]
+    return f"sha256:{hashlib.sha256(body).hexdigest()}"
+
+
+def mdi_parse(*, body: bytes) -> ParsedEvent:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, dict):
+        payload = None
+    timestamp = payload.get("timestamp") if payload else None
+    if isinstance(timestamp, (int, float)) and timestamp > 10**11:
+        timestamp = int(timestamp // 1000)  # some senders use milliseconds
+    return ParsedEvent(
+        event_key=event_key_for(body=body, payload=payload),
+        event_type=str(payload.get("event_type", ""))[:64] if payload else "",
+        payload=payload,
+        provider_timestamp=int(timestamp) if isinstance(timestamp, (int, float)) else None,
+        external_id=str(
+            (payload or {}).get("case_id") or (payload or {}).get("encounter_id") or ""
+        )[:64],
+        reference=str((payload or {}).get("metadata") or "")[:255],
+    )

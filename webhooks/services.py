@@ -1,0 +1,196 @@
+"""Receiving, storing and processing webhooks, exactly once per distinct event."""
+
+import datetime
+import logging
+import random
+import traceback
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from webhooks.models import DeliveryOutcome, EventStatus, Provider, WebhookDelivery, WebhookEvent
+from webhooks.providers import REDACTED_HEADERS, mdi_parse, mdi_verify
+from webhooks.registry import EventNotReady, handlers_for
+
+logger = logging.getLogger(__name__)
+
+# An event whose subject is not stored yet is retried this many times (with backoff) by the
+# sweeper before it is marked failed for support.
+NOT_READY_MAX_ATTEMPTS = 8
+NOT_READY_BASE_DELAY = datetime.timedelta(seconds=30)
+# The sweeper re-enqueues events left unprocessed this long (a broker outage at receive time).
+SWEEP_AFTER = datetime.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class ReceiveResult:
+    status_code: int
+    delivery: WebhookDelivery
+
+
+def _redact(headers: dict[str, str]) -> dict[str, str]:
+    return {
+        k: ("[redacted]" if k.lower() in REDACTED_HEADERS else v[:200]) for k, v in headers.items()
+    }
+
+
+def _enqueue(event_id: int) -> None:
+    from webhooks.tasks import webhook_event_process_task
+
+    try:
+        webhook_event_process_task.delay(event_id=event_id)
+    except Exception:  # the broker is down: the row is the outbox, the sweeper will retry
+        logger.warning("could not enqueue webhook event %s; the sweeper will pick it up", event_id)
+
+
+def webhook_receive_mdi(
+    *, body: bytes, headers: dict[str, str], client_ip: str | None
+) -> ReceiveResult:
+    """Authenticate, store and acknowledge one MDI delivery. One short transaction.
+
+    Unauthenticated: a delivery row (no body) and 401, nothing applied. Authenticated: the
+    event is inserted unless its key exists (then this is a recorded duplicate); processing is
+    enqueued after commit. Malformed JSON and unknown types are stored and answered 200 so MDI
+    stops retrying; support sees them in admin.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    failure = mdi_verify(
+        body=body,
+        authorization=lowered.get("authorization", ""),
+        signature=lowered.get("signature", ""),
+        secrets=settings.MDI_WEBHOOK_SECRET,
+        authorizations=settings.MDI_WEBHOOK_AUTHORIZATION,
+    )
+    delivery = WebhookDelivery(
+        provider=Provider.MDI, client_ip=client_ip, headers=_redact(headers), body_size=len(body)
+    )
+    if failure:
+        delivery.outcome = DeliveryOutcome.UNAUTHENTICATED
+        delivery.failure_reason = failure
+        delivery.save()
+        logger.warning("refused MDI webhook delivery %s: %s", delivery.pk, failure)
+        return ReceiveResult(401, delivery)
+
+    parsed = mdi_parse(body=body)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = WebhookEvent.objects.create(
+                    provider=Provider.MDI,
+                    event_key=parsed.event_key,
+                    event_type=parsed.event_type,
+                    raw_body=body,
+                    provider_timestamp=parsed.provider_timestamp,
+                    occurred_at=(
+                        datetime.datetime.fromtimestamp(parsed.provider_timestamp, tz=datetime.UTC)
+                        if parsed.provider_timestamp is not None
+                        else None
+                    ),
+                    external_id=parsed.external_id,
+                    reference=parsed.reference,
+                    status=EventStatus.RECEIVED if parsed.payload else EventStatus.MALFORMED,
+                )
+            created = True
+        except IntegrityError:  # the unique key: this event is already stored
+            event = WebhookEvent.objects.get(provider=Provider.MDI, event_key=parsed.event_key)
+            created = False
+        delivery.event = event
+        delivery.outcome = DeliveryOutcome.ACCEPTED if created else DeliveryOutcome.DUPLICATE
+        delivery.save()
+        if created and event.status == EventStatus.RECEIVED:
+            transaction.on_commit(partial(_enqueue, event.pk), robust=True)
+    return ReceiveResult(200, delivery)
+
+
+def webhook_event_process(*, event_id: int) -> str:
+    """Run each handler for one stored event exactly once. Safe to call again, concurrently.
+
+    The event row is locked; a processed (or otherwise finished) event returns at once. The
+    handlers' database effects and the "processed" mark commit in one transaction, so a crash
+    leaves either both or neither. Returns the event's resulting status.
+    """
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        if event.status != EventStatus.RECEIVED:
+            return event.status  # a duplicate delivery, a retry after success, a sweeper re-enqueue
+        handlers = handlers_for(provider=event.provider, event_type=event.event_type)
+        event.attempts += 1
+        if not handlers:
+            event.status = EventStatus.UNHANDLED
+            logger.info("no handler for %s event %s", event.provider, event.pk)
+        else:
+            try:
+                with transaction.atomic():  # a not-ready handler leaves no partial effects
+                    outcomes = [handler(event) for handler in handlers]
+            except EventNotReady as exc:
+                return _postpone(event, str(exc))
+            event.status = EventStatus.PROCESSED if "applied" in outcomes else EventStatus.IGNORED
+            event.outcome_note = ", ".join(outcomes)[:255]
+        event.processed_at = timezone.now()
+        event.next_attempt_at = None
+        event.save()
+        return event.status
+
+
+def _postpone(event: WebhookEvent, reason: str) -> str:
+    """Keep the event for a later attempt; after too many, hand it to support as failed."""
+    event.last_error = reason[:1000]
+    if event.attempts >= NOT_READY_MAX_ATTEMPTS:
+        event.status = EventStatus.FAILED
+        event.next_attempt_at = None
+    else:
+        delay = NOT_READY_BASE_DELAY * (2 ** (event.attempts - 1))
+        event.next_attempt_at = timezone.now() + delay * random.uniform(1.0, 1.25)  # noqa: S311 - jitter
+    event.save()
+    return event.status
+
+
+def webhook_event_mark_failed(*, event_id: int, error: BaseException) -> None:
+    """After the task's last retry: the error and traceback go to support, the event stops."""
+    details = "".join(traceback.format_exception(error))[-4000:]
+    WebhookEvent.objects.filter(pk=event_id, status=EventStatus.RECEIVED).update(
+        status=EventStatus.FAILED, last_error=details, next_attempt_at=None
+    )
+
+
+def webhook_events_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Re-enqueue events stored but not processed: a broker outage at receive time, a worker
+    lost mid-task, or a postponed event whose retry time has come. Returns how many."""
+    now = now or timezone.now()
+    due = Q(next_attempt_at__isnull=True, received_at__lte=now - SWEEP_AFTER) | Q(
+        next_attempt_at__lte=now
+    )
+    ids = list(
+        WebhookEvent.objects.filter(due, status=EventStatus.RECEIVED).values_list("pk", flat=True)[
+            :500
+        ]
+    )
+    for event_id in ids:
+        _enqueue(event_id)
+    return len(ids)
+
+
+@transaction.atomic
+def webhook_event_reprocess(*, event: WebhookEvent) -> None:
+    """Support's retry: a failed, unhandled or malformed event goes back to the queue.
+    Idempotent: the handlers make their effects once, however often an event is processed."""
+    event = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+    if event.status in {EventStatus.FAILED, EventStatus.UNHANDLED, EventStatus.RESOLVED}:
+        event.status = EventStatus.RECEIVED
+        event.attempts = 0
+        event.next_attempt_at = None
+        event.save()
+    if event.status == EventStatus.RECEIVED:
+        transaction.on_commit(partial(_enqueue, event.pk), robust=True)
+
+
+def webhook_event_mark_resolved(*, event: WebhookEvent, note: str = "") -> None:
+    WebhookEvent.objects.filter(pk=event.pk).exclude(status=EventStatus.PROCESSED).update(
+        status=EventStatus.RESOLVED,
+        outcome_note=(note or "resolved by support")[:255],
+        next_attempt_at=None,
+    )
