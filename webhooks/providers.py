@@ -109,6 +109,15 @@ def event_key_for(*, body: bytes, payload: dict[str, Any] | None) -> str:
     return f"sha256:{hashlib.sha256(body).hexdigest()}"
 
 
+def _unix_seconds(value: object) -> int | None:
+    """MDI sends Unix seconds; some senders use milliseconds. Anything that is not a plausible
+    moment (1970 to 2100) is treated as absent rather than allowed to break receipt."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    seconds = int(value // 1000) if value > 10**11 else int(value)
+    return seconds if 0 <= seconds < 4_102_444_800 else None
+
+
 def mdi_parse(*, body: bytes) -> ParsedEvent:
     try:
         payload = json.loads(body)
@@ -116,14 +125,12 @@ def mdi_parse(*, body: bytes) -> ParsedEvent:
         payload = None
     if not isinstance(payload, dict):
         payload = None
-    timestamp = payload.get("timestamp") if payload else None
-    if isinstance(timestamp, (int, float)) and timestamp > 10**11:
-        timestamp = int(timestamp // 1000)  # some senders use milliseconds
+    timestamp = _unix_seconds(payload.get("timestamp") if payload else None)
     return ParsedEvent(
         event_key=event_key_for(body=body, payload=payload),
         event_type=str(payload.get("event_type", ""))[:64] if payload else "",
         payload=payload,
-        provider_timestamp=int(timestamp) if isinstance(timestamp, (int, float)) else None,
+        provider_timestamp=timestamp,
         external_id=str(
             (payload or {}).get("case_id") or (payload or {}).get("encounter_id") or ""
         )[:64],

@@ -148,3 +148,12 @@ def test_get_and_oversized_bodies_are_refused(client):
     huge = b"{" + b" " * (1024 * 1024 + 10) + b"}"
     response = client.post("/webhooks/mdi/", data=huge, content_type="application/json")
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("timestamp", [10**17, -5, "yesterday", True, 1.7e12])
+def test_an_implausible_timestamp_is_stored_without_one_not_a_500(client, timestamp):
+    response = post_mdi(client, php_json({"event_type": "patient_created", "timestamp": timestamp}))
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    expected = 1_700_000_000 if timestamp == 1.7e12 else None  # milliseconds are understood
+    assert event.provider_timestamp == expected
