@@ -2,18 +2,16 @@
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
 from cases.models import Case, CaseTimelineEntry, Notification, Prescription
-from core.admin import ReadOnlyAdminMixin
-from core.audit import access_log_record
+from core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from webhooks import admin as webhooks_admin
 from webhooks.models import WebhookEvent
 
 
-class TimelineInline(admin.TabularInline):
+class TimelineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = CaseTimelineEntry
     fields = [
         "occurred_at",
@@ -27,26 +25,17 @@ class TimelineInline(admin.TabularInline):
         "event",
     ]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["occurred_at", "received_at", "pk"]
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
-
-class PrescriptionInline(admin.StackedInline):
+class PrescriptionInline(ReadOnlyInlineMixin, admin.StackedInline):
     model = Prescription
     fields = ["status", "mdi_order_status", "tracking_number", "carrier", "updated_at"]
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Case)
-class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CaseAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["public_id", "status", "mdi_case_id", "patient", "created_at"]
     list_filter = ["status"]
     search_fields = ["public_id", "mdi_case_id", "patient__user__email"]
@@ -63,18 +52,8 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = readonly_fields
     inlines = [PrescriptionInline, TimelineInline]
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        case = Case.objects.filter(pk=object_id).select_related("patient").first()
-        if case is not None and response.status_code == 200:
-            access_log_record(request=request, obj=case, patient_user_id=case.patient.user_id)
-        return response
+    def accessed_patient_user_id(self, obj: Case) -> int:
+        return obj.patient.user_id
 
 
 @admin.register(Notification)

@@ -115,6 +115,22 @@ def _event_is_newer_in_review(case: Case, event: WebhookEvent) -> bool:
     return mine > (case.review_event_timestamp, case.review_event_key)
 
 
+def _move(
+    obj: Case | Prescription, transitions: dict[str, str], target: str, *, stale: bool
+) -> str:
+    """Take the declared transition to `target` unless the event is stale or a repeat.
+    The model's transition sources are the last word: a move they forbid is stale too."""
+    if stale:
+        return TimelineOutcome.STALE
+    if target == obj.status:
+        return TimelineOutcome.DUPLICATE
+    move = getattr(obj, transitions[target])
+    if not can_proceed(move):
+        return TimelineOutcome.STALE
+    move()
+    return TimelineOutcome.APPLIED
+
+
 def _apply_case_status(
     case: Case, event: WebhookEvent, target: str, payload: dict[str, Any]
 ) -> str:
@@ -130,15 +146,7 @@ def _apply_case_status(
             phase_target == REVIEW_PHASE == phase_now and not _event_is_newer_in_review(case, event)
         )
         stale = moves_back or older_in_review
-    if stale:
-        outcome = TimelineOutcome.STALE
-    elif target == before:
-        outcome = TimelineOutcome.DUPLICATE
-    else:
-        move = getattr(case, CASE_TRANSITIONS[target])
-        outcome = TimelineOutcome.APPLIED if can_proceed(move) else TimelineOutcome.STALE
-        if outcome == TimelineOutcome.APPLIED:
-            move()
+    outcome = _move(case, CASE_TRANSITIONS, target, stale=stale)
     if outcome != TimelineOutcome.STALE and phase_target == REVIEW_PHASE:
         # Same review state again (e.g. re-assigned) still advances the clock it is judged by.
         case.review_event_timestamp = event.provider_timestamp or 0
@@ -215,17 +223,10 @@ def _apply_prescription(case: Case, event: WebhookEvent, payload: dict[str, Any]
             f"order status {raw!r} not understood",
         )
         return TimelineOutcome.UNKNOWN
-    if before in PRESCRIPTION_TERMINAL or PRESCRIPTION_PHASE.get(
-        target, 99
-    ) < PRESCRIPTION_PHASE.get(before, 0):
-        outcome = TimelineOutcome.STALE
-    elif target == before:
-        outcome = TimelineOutcome.DUPLICATE
-    else:
-        move = getattr(prescription, PRESCRIPTION_TRANSITIONS[target])
-        outcome = TimelineOutcome.APPLIED if can_proceed(move) else TimelineOutcome.STALE
-        if outcome == TimelineOutcome.APPLIED:
-            move()
+    stale = before in PRESCRIPTION_TERMINAL or (
+        PRESCRIPTION_PHASE.get(target, 99) < PRESCRIPTION_PHASE.get(before, 0)
+    )
+    outcome = _move(prescription, PRESCRIPTION_TRANSITIONS, target, stale=stale)
     if outcome != TimelineOutcome.STALE and payload.get("order_status"):
         prescription.mdi_order_status = str(payload["order_status"])[:32]
     prescription.save()

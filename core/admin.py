@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.http import HttpRequest
+from django.db import models
+from django.http import HttpRequest, HttpResponse
 
+from core.audit import access_log_record
 from core.models import AccessLog
 
 
@@ -15,6 +17,44 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class ReadOnlyInlineMixin:
+    """Inlines that show related rows and never add, change or delete them."""
+
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class AccessLoggedAdminMixin:
+    """Every successful opening of an object's page is written to the access log.
+
+    Subclasses say whose data it is by overriding `accessed_patient_user_id`.
+    """
+
+    def accessed_patient_user_id(self, obj: models.Model) -> int | None:
+        return None
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        obj = self.get_object(request, object_id)
+        if obj is not None and response.status_code == 200:
+            access_log_record(
+                request=request, obj=obj, patient_user_id=self.accessed_patient_user_id(obj)
+            )
+        return response
 
 
 @admin.register(AccessLog)

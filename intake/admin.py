@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyInlineMixin
 from core.exceptions import DomainError
 from intake.models import (
     AnswerOption,
@@ -54,16 +55,11 @@ class FrozenUnlessDraftMixin:
         return super().has_delete_permission(request, obj) and (obj is None or _is_draft(obj))
 
 
-class VersionInline(admin.TabularInline):
+class VersionInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = QuestionnaireVersion
     fields = ["version", "title", "status", "published_at", "retired_at"]
     readonly_fields = fields
-    extra = 0
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Questionnaire)

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.html import format_html_join
+
 from intake.models import CHOICE_TYPES, ItemType
 from intake.structure import ItemNode, VersionStructure
 from intake.validation import OTHER_PREFIX, is_enabled, parse_answer
@@ -69,8 +71,6 @@ class FieldView:
 
     @property
     def attrs_html(self) -> str:
-        from django.utils.html import format_html_join
-
         return format_html_join(" ", '{}="{}"', self.attrs.items())
 
     @property

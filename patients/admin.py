@@ -1,24 +1,17 @@
 """Support staff read identity here; every opening of a patient's record is access-logged."""
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.admin import ReadOnlyAdminMixin
-from core.audit import access_log_record
+from core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from patients.models import IdentityDocument, Patient, StateWaitlistEntry
 
 
-class IdentityDocumentInline(admin.TabularInline):
+class IdentityDocumentInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = IdentityDocument
     fields = ["kind", "mime_type", "size", "created_at", "open_link"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.display(description="File")
     def open_link(self, obj: IdentityDocument) -> str:
@@ -29,7 +22,7 @@ class IdentityDocumentInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PatientAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     # Lists show only non-identifying columns; names appear on the (logged) detail page.
     list_display = [
         "public_id",
@@ -49,18 +42,8 @@ class PatientAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     inlines = [IdentityDocumentInline]
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        patient = Patient.objects.filter(pk=object_id).first()
-        if patient is not None and response.status_code == 200:
-            access_log_record(request=request, obj=patient, patient_user_id=patient.user_id)
-        return response
+    def accessed_patient_user_id(self, obj: Patient) -> int:
+        return obj.user_id
 
 
 @admin.register(StateWaitlistEntry)

@@ -109,7 +109,7 @@ def identity(request: HttpRequest) -> HttpResponse:
             },
         )
         return redirect("patients:start")
-    return render(request, "patients/identity.html", {"form": form, "step_number": 2})
+    return render(request, "patients/identity.html", {"form": form})
 
 
 @login_required

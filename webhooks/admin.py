@@ -5,12 +5,11 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from core.admin import ReadOnlyAdminMixin
-from core.audit import access_log_record
+from core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.services import webhook_event_mark_resolved, webhook_event_reprocess
 
@@ -19,19 +18,16 @@ from webhooks.services import webhook_event_mark_resolved, webhook_event_reproce
 EVENT_DETAIL_PANELS: list[Callable[[WebhookEvent], SafeString]] = []
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = WebhookDelivery
     fields = ["received_at", "outcome", "client_ip", "failure_reason"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookEventAdmin(
+    AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):  # payloads are PHI
     list_display = [
         "received_at",
         "provider",
@@ -76,19 +72,6 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "".join("{}" for _ in EVENT_DETAIL_PANELS),
             *[panel(obj) for panel in EVENT_DETAIL_PANELS],
         )
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> HttpResponse:
-        response = super().change_view(request, object_id, form_url, extra_context)
-        event = WebhookEvent.objects.filter(pk=object_id).first()
-        if event is not None and response.status_code == 200:
-            access_log_record(request=request, obj=event)  # the payload is PHI
-        return response
 
     def has_reprocess_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("webhooks.reprocess_webhookevent")
