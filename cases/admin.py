@@ -1,11 +1,13 @@
 """Support reads cases and their timelines; nothing here changes clinical state."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from cases.models import Case, CaseTimelineEntry, Notification, Prescription
+from cases.models import Case, CaseTimelineEntry, Notification, Offering, Prescription
+from cases.services import case_submission_retry
 from core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from webhooks import admin as webhooks_admin
 from webhooks.models import WebhookEvent
@@ -36,8 +38,16 @@ class PrescriptionInline(ReadOnlyInlineMixin, admin.StackedInline):
 
 @admin.register(Case)
 class CaseAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["public_id", "status", "mdi_case_id", "patient", "created_at"]
-    list_filter = ["status"]
+    list_display = [
+        "public_id",
+        "status",
+        "submission_status",
+        "mdi_case_id",
+        "patient",
+        "created_at",
+    ]
+    list_filter = ["status", "submission_status"]
+    actions = ["retry_submission"]
     search_fields = ["public_id", "mdi_case_id", "patient__user__email"]
     list_select_related = ["patient"]
     readonly_fields = [
@@ -46,6 +56,10 @@ class CaseAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "mdi_case_id",
         "status",
         "decline_reason",
+        "submission_status",
+        "submission_attempts",
+        "submission_error",
+        "submitted_at",
         "created_at",
         "updated_at",
     ]
@@ -54,6 +68,25 @@ class CaseAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def accessed_patient_user_id(self, obj: Case) -> int:
         return obj.patient.user_id
+
+    def has_retry_submission_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("cases.retry_case_submission")
+
+    @admin.action(
+        description="Retry sending to MDI (safe to repeat)", permissions=["retry_submission"]
+    )
+    def retry_submission(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for case in queryset:
+            case_submission_retry(case=case)
+        self.message_user(
+            request, "Sending again; cases already sent are left as they are.", messages.SUCCESS
+        )
+
+
+@admin.register(Offering)
+class OfferingAdmin(admin.ModelAdmin):
+    list_display = ["name", "mdi_offering_id", "questionnaire_slug", "is_active"]
+    list_filter = ["is_active", "questionnaire_slug"]
 
 
 @admin.register(Notification)

@@ -54,9 +54,45 @@ MDI_CASE_EVENTS: dict[str, str] = {
 }
 
 
+class SubmissionStatus(models.TextChoices):
+    """Our own delivery of the case to MDI; separate from the clinical status MDI reports."""
+
+    PENDING = "pending", "Waiting to be sent to MDI"
+    SENT = "sent", "Sent to MDI"
+    FAILED = "failed", "Sending failed (support can retry)"
+
+
+class Offering(models.Model):
+    """What the clinician is asked to review for a questionnaire (MDI `case_offerings`)."""
+
+    name = models.CharField(max_length=200)
+    mdi_offering_id = models.CharField("MDI offering id", max_length=64)
+    questionnaire_slug = models.SlugField(
+        max_length=80, help_text="The intake this offering belongs to."
+    )
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Case(FSMModelMixin, TimeStampedModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="cases")
+    # One case per completed intake; a second submission of the same answers reuses it.
+    intake_response = models.OneToOneField(
+        "intake.QuestionnaireResponse",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case",
+    )
+    submission_status = models.CharField(
+        max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.PENDING
+    )
+    submission_attempts = models.PositiveIntegerField(default=0)
+    submission_error = models.TextField(blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
     mdi_case_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     status = FSMField(choices=CaseStatus.choices, default=CaseStatus.SUBMITTED, protected=True)
     decline_reason = models.TextField(blank=True)
@@ -66,6 +102,7 @@ class Case(FSMModelMixin, TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("retry_case_submission", "Can retry sending a case to MDI")]
 
     def __str__(self) -> str:
         return f"Case {self.public_id}"

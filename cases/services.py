@@ -4,11 +4,15 @@ import json
 import logging
 import re
 import uuid
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 from django_fsm import can_proceed
 
+from cases.gateway import MdiGateway, MdiPatientEmailTaken
 from cases.models import (
     CASE_PHASE,
     CASE_TERMINAL,
@@ -24,10 +28,20 @@ from cases.models import (
     CaseStatus,
     CaseTimelineEntry,
     Notification,
+    Offering,
     Prescription,
     PrescriptionStatus,
+    SubmissionStatus,
     TimelineOutcome,
 )
+from cases.payloads import mdi_case_payload, mdi_case_questions, mdi_patient_payload
+from core.exceptions import DomainError
+from core.uploads import upload_open
+from intake.models import QuestionnaireResponse, ResponseStatus
+from intake.structure import version_structure_load
+from intake.validation import validate_response
+from patients.models import DocumentKind, Patient
+from patients.selectors import patient_next_step
 from payments.models import PaymentEffectKind
 from payments.services import payment_effect_request
 from webhooks.models import WebhookEvent
@@ -263,3 +277,152 @@ def case_apply_mdi_event(*, event: WebhookEvent) -> str:
         if TimelineOutcome.APPLIED in outcomes
         else (outcomes[0] if outcomes else "ignored")
     )
+
+
+# --- submission to MDI ------------------------------------------------------------------------
+
+
+class CaseNotReady(DomainError):
+    """The case cannot be sent: the intake is not complete or identity is missing."""
+
+
+def case_ready_to_send(*, case: Case) -> None:
+    """The one gate before anything reaches MDI. Raises CaseNotReady with the reason.
+
+    The payments issue adds its condition here: "and the payment is authorized".
+    """
+    response = case.intake_response
+    if response is None or response.status != ResponseStatus.COMPLETED:
+        raise CaseNotReady("The intake is not complete.")
+    if response.patient_id != case.patient_id:
+        raise CaseNotReady("The intake belongs to another patient.")
+    # Never trust an earlier validation: the whole response is checked again.
+    result = validate_response(
+        structure=version_structure_load(version=response.version),
+        answers={k: v["value"] for k, v in response.answers.items()},
+    )
+    if not result.is_valid or result.disqualifications:
+        raise CaseNotReady("The intake has answers that are missing or not allowed.")
+    patient = case.patient
+    if patient.identity_completed_at is None or patient_next_step(patient=patient):
+        raise CaseNotReady("Identity details or the photo ID are missing.")
+
+
+@transaction.atomic
+def case_submit(*, patient: Patient, response: QuestionnaireResponse) -> Case:
+    """Create the case for a completed intake (status submitted) before any call to MDI, then
+    send it after commit. Submitting the same intake again returns the same case."""
+    existing = Case.objects.filter(intake_response=response).first()
+    if existing is not None:
+        return existing
+    case = Case(patient=patient, intake_response=response)
+    case_ready_to_send(case=case)
+    case.save()
+    transaction.on_commit(partial(_enqueue_send, case.pk), robust=True)
+    return case
+
+
+def _enqueue_send(case_id: int) -> None:
+    from cases.tasks import case_send_to_mdi_task
+
+    try:
+        case_send_to_mdi_task.delay(case_id=case_id)
+    except Exception:  # broker down: support sees the case pending and can retry it
+        logger.warning("could not enqueue sending case %s to MDI", case_id)
+
+
+def _ensure_mdi_patient(*, patient: Patient, gateway: MdiGateway) -> str:
+    if patient.mdi_patient_id:
+        return patient.mdi_patient_id
+    email = patient.user.email
+    try:
+        mdi_patient_id = gateway.patient_create(
+            payload=mdi_patient_payload(patient=patient, email=email)
+        )
+    except MdiPatientEmailTaken:
+        # Created on an earlier attempt whose reply was lost (or by another integration).
+        mdi_patient_id = gateway.patient_find_by_email(email=email)
+        if not mdi_patient_id:
+            raise
+    Patient.objects.filter(pk=patient.pk).update(mdi_patient_id=mdi_patient_id)
+    patient.mdi_patient_id = mdi_patient_id
+    return mdi_patient_id
+
+
+def _ensure_mdi_files(*, case: Case, gateway: MdiGateway) -> list[str]:
+    """Upload the photo ID and intake attachments not yet in MDI, saving each id at once."""
+    file_ids = []
+    documents = [
+        (doc, "driver-license", "photo-id")
+        for doc in case.patient.documents.filter(kind=DocumentKind.PHOTO_ID)[:1]
+    ]
+    documents += [
+        (attachment, "photo", attachment.link_id)
+        for attachment in case.intake_response.attachments.all()
+    ]
+    for record, file_type, name in documents:
+        if not record.mdi_file_id:
+            mdi_file_id = gateway.file_upload(
+                content=upload_open(name=record.stored_name),
+                name=f"{name}{record.stored_name[record.stored_name.rfind('.') :]}",
+                mime_type=record.mime_type,
+                file_type=file_type,
+            )
+            type(record).objects.filter(pk=record.pk).update(mdi_file_id=mdi_file_id)
+            record.mdi_file_id = mdi_file_id
+        file_ids.append(record.mdi_file_id)
+    return file_ids
+
+
+def case_send_to_mdi(*, case_id: int, gateway: MdiGateway) -> Case:
+    """Send a submitted case to MDI: patient, files, case. Safe to run again after a crash
+    anywhere: every step saves its result before the next, and a case whose creation reply was
+    lost is found again by its metadata (our public id) instead of being created twice.
+    Network calls run outside any transaction; each save is its own short write."""
+    case = Case.objects.select_related("patient__user", "intake_response__version").get(pk=case_id)
+    if case.submission_status == SubmissionStatus.SENT:
+        return case
+    case_ready_to_send(case=case)
+    Case.objects.filter(pk=case.pk).update(submission_attempts=F("submission_attempts") + 1)
+    is_retry = case.submission_attempts > 0
+    mdi_patient_id = _ensure_mdi_patient(patient=case.patient, gateway=gateway)
+    file_ids = _ensure_mdi_files(case=case, gateway=gateway)
+    mdi_case_id = case.mdi_case_id
+    if not mdi_case_id and is_retry:
+        mdi_case_id = gateway.patient_case_ids_by_metadata(patient_id=mdi_patient_id).get(
+            str(case.public_id)
+        )
+    if not mdi_case_id:
+        offerings = Offering.objects.filter(
+            is_active=True, questionnaire_slug=case.intake_response.version.questionnaire.slug
+        ).values_list("mdi_offering_id", flat=True)
+        mdi_case_id = gateway.case_create(
+            payload=mdi_case_payload(
+                patient_id=mdi_patient_id,
+                case_public_id=str(case.public_id),
+                questions=mdi_case_questions(response=case.intake_response),
+                file_ids=file_ids,
+                offering_ids=list(offerings),
+            )
+        )
+    # A webhook may have linked the MDI id already (matched by metadata): keep whichever is set.
+    Case.objects.filter(pk=case.pk, mdi_case_id__isnull=True).update(mdi_case_id=mdi_case_id)
+    Case.objects.filter(pk=case.pk).update(
+        submission_status=SubmissionStatus.SENT, submitted_at=timezone.now(), submission_error=""
+    )
+    case.refresh_from_db()
+    return case
+
+
+def case_submission_mark_failed(*, case_id: int, reason: str) -> None:
+    """MDI stayed unavailable past the retry budget, or refused: support sees why and retries."""
+    Case.objects.filter(pk=case_id).exclude(submission_status=SubmissionStatus.SENT).update(
+        submission_status=SubmissionStatus.FAILED, submission_error=reason[:2000]
+    )
+
+
+def case_submission_retry(*, case: Case) -> None:
+    """Support's retry action: safe to repeat (sending is idempotent)."""
+    if case.submission_status != SubmissionStatus.SENT:
+        Case.objects.filter(pk=case.pk).update(submission_status=SubmissionStatus.PENDING)
+        transaction.on_commit(partial(_enqueue_send, case.pk), robust=True)

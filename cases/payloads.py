@@ -1,0 +1,100 @@
+"""Our records turned into MDI request bodies (reference §3, §5.1). Pure functions."""
+
+from typing import Any
+
+from intake.models import CHOICE_TYPES, ItemType, QuestionnaireResponse
+from intake.structure import version_structure_load
+from patients.models import Patient, SexAtBirth
+
+QUESTION_MAX = 255  # MDI rejects longer question text; the rest goes to `description`
+MDI_GENDER = {SexAtBirth.MALE: 1, SexAtBirth.FEMALE: 2}  # ISO 5218, the only values MDI accepts
+MDI_PHONE_TYPE_CELL = 2
+
+
+def mdi_phone(digits: str) -> str:
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+
+
+def mdi_patient_payload(*, patient: Patient, email: str) -> dict[str, Any]:
+    address = patient.shipping_address or {}
+    return {
+        "first_name": patient.legal_first_name[:35],
+        "last_name": patient.legal_last_name[:35],
+        "email": email,
+        "date_of_birth": patient.date_of_birth.isoformat(),
+        "gender": MDI_GENDER[patient.sex_at_birth],
+        "phone_number": mdi_phone(patient.phone),
+        "phone_type": MDI_PHONE_TYPE_CELL,
+        "address": {
+            "address": address.get("line1", "")[:35],
+            "address2": (address.get("line2") or None),
+            "zip_code": address.get("zip", ""),
+            "city_name": address.get("city", "")[:35],
+            "state_name": address.get("state", ""),
+        },
+        "metadata": str(patient.public_id),
+    }
+
+
+def _mdi_type(item_type: str) -> str:
+    if item_type == ItemType.BOOLEAN:
+        return "boolean"
+    if item_type in {ItemType.INTEGER, ItemType.DECIMAL}:
+        return "number"
+    return "string"
+
+
+def _mdi_answer(entry: dict[str, Any]) -> str:
+    """Answers are non-empty strings; booleans as "true"/"false" (reference §5.1)."""
+    if entry["type"] == ItemType.BOOLEAN:
+        return "true" if entry["value"] and entry["value"][0] is True else "false"
+    if entry["type"] in CHOICE_TYPES:
+        text = ", ".join(entry.get("display") or [])
+    elif entry["type"] == ItemType.ATTACHMENT:
+        text = "Photo attached to this case"
+    else:
+        text = ", ".join(str(v) for v in entry["value"])
+    return text.strip() or "Not answered"
+
+
+def mdi_case_questions(*, response: QuestionnaireResponse) -> list[dict[str, Any]]:
+    """The completed intake as MDI case questions, with the wording the patient saw."""
+    structure = version_structure_load(version=response.version)
+    questions = []
+    for link_id in response.answer_order:
+        entry = response.answers[link_id]
+        node = structure.by_link_id.get(link_id)
+        text = f"{entry.get('prefix', '')} {entry['text']}".strip()
+        question: dict[str, Any] = {
+            "question": text[:QUESTION_MAX],
+            "answer": _mdi_answer(entry),
+            "type": _mdi_type(entry["type"]),
+            "important": bool(node and node.is_important_for_clinician),
+            "display_in_pdf": True,
+        }
+        if len(text) > QUESTION_MAX:
+            question["description"] = text[QUESTION_MAX:]
+        if entry["type"] in CHOICE_TYPES and node is not None:
+            question["displayed_options"] = [option.display for option in node.options]
+        questions.append(question)
+    return questions
+
+
+def mdi_case_payload(
+    *,
+    patient_id: str,
+    case_public_id: str,
+    questions: list[dict],
+    file_ids: list[str],
+    offering_ids: list[str],
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "patient_id": patient_id,
+        "metadata": case_public_id,
+        "hold_status": False,
+        "case_questions": questions,
+        "case_offerings": [{"offering_id": offering_id} for offering_id in offering_ids],
+    }
+    if file_ids:  # MDI rejects an empty case_files array (reference §4)
+        payload["case_files"] = file_ids
+    return payload

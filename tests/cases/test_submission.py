@@ -1,0 +1,224 @@
+"""Sending a case to MDI survives outages and crashes without duplicating anything."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from cases.models import Case, CaseStatus, SubmissionStatus
+from cases.payloads import mdi_case_questions
+from cases.services import CaseNotReady, case_send_to_mdi, case_submission_mark_failed, case_submit
+from intake.models import QuestionnaireResponse
+from intake.services import questionnaire_response_complete, questionnaire_response_start
+from patients.services import identity_document_upload
+from tests.cases.fake_mdi import FakeMdi, LostReply
+from tests.intake.test_validation import _answer_all
+from tests.patients.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _jpeg(name: str) -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (30, 20), (10, 20, 30)).save(out, format="JPEG")
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
+
+
+@pytest.fixture
+def completed(demo_version, demo_structure):
+    patient = PatientFactory(identified=True)
+    identity_document_upload(patient=patient, uploaded=_jpeg("license.jpg"))
+    response = _answer_all(patient, demo_version, demo_structure, lambda: _jpeg("scalp.jpg"))
+    assert questionnaire_response_complete(response=response, structure=demo_structure).is_valid
+    return patient, QuestionnaireResponse.objects.get(pk=response.pk)
+
+
+@pytest.fixture
+def mdi() -> FakeMdi:
+    return FakeMdi()
+
+
+def _submit(completed, django_capture_on_commit_callbacks) -> Case:
+    patient, response = completed
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        case = case_submit(patient=patient, response=response)
+    assert len(callbacks) == 1  # sending is enqueued after commit, never inside the request
+    return case
+
+
+def test_the_case_row_exists_before_any_call_to_mdi(
+    completed, mdi, django_capture_on_commit_callbacks
+):
+    case = _submit(completed, django_capture_on_commit_callbacks)
+    assert (case.status, case.submission_status, case.mdi_case_id) == (
+        CaseStatus.SUBMITTED,
+        SubmissionStatus.PENDING,
+        None,
+    )
+    assert mdi.calls == []
+
+
+def test_submitting_the_same_intake_twice_gives_one_case(
+    completed, django_capture_on_commit_callbacks
+):
+    first = _submit(completed, django_capture_on_commit_callbacks)
+    patient, response = completed
+    assert case_submit(patient=patient, response=response) == first
+    assert Case.objects.count() == 1
+
+
+def test_a_happy_send_creates_one_patient_two_files_and_one_case(
+    completed, mdi, django_capture_on_commit_callbacks
+):
+    case = _submit(completed, django_capture_on_commit_callbacks)
+    case = case_send_to_mdi(case_id=case.pk, gateway=mdi)
+    assert (len(mdi.patients), len(mdi.files), len(mdi.cases)) == (1, 2, 1)
+    assert case.submission_status == SubmissionStatus.SENT
+    assert case.mdi_case_id in mdi.cases
+    sent = mdi.cases[case.mdi_case_id]
+    assert sent["metadata"] == str(case.public_id)
+    assert sorted(sent["case_files"]) == sorted(mdi.files)
+    assert {f["type"] for f in mdi.files.values()} == {"driver-license", "photo"}
+    patient = next(iter(mdi.patients.values()))
+    assert (patient["gender"], patient["phone_number"], patient["date_of_birth"]) == (
+        2,
+        "(415) 555-0123",
+        "1988-04-12",
+    )
+    case_send_to_mdi(case_id=case.pk, gateway=mdi)  # already sent: nothing happens
+    assert len(mdi.cases) == 1
+
+
+@pytest.mark.parametrize("lost", ["patient_create", "case_create"])
+def test_a_lost_reply_never_creates_a_second_patient_or_case(
+    completed, mdi, lost, django_capture_on_commit_callbacks
+):
+    case = _submit(completed, django_capture_on_commit_callbacks)
+    mdi.lose_reply_of.add(lost)
+    with pytest.raises(LostReply):
+        case_send_to_mdi(case_id=case.pk, gateway=mdi)
+    case = case_send_to_mdi(case_id=case.pk, gateway=mdi)  # the retry
+    assert (len(mdi.patients), len(mdi.cases)) == (1, 1)
+    assert case.submission_status == SubmissionStatus.SENT
+    assert case.mdi_case_id == next(iter(mdi.cases))
+    if lost == "case_create":
+        assert "patient_case_ids_by_metadata" in mdi.calls  # reconciled, not re-created
+
+
+@pytest.mark.parametrize("crash_after", ["patient_create", "file_upload", "case_create"])
+def test_a_crash_after_each_saved_step_resumes_without_repeating_it(
+    completed, mdi, crash_after, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The process dies right after a step's result is saved: the retry skips that step."""
+    from cases import services
+
+    case = _submit(completed, django_capture_on_commit_callbacks)
+    originals = {
+        "patient_create": "_ensure_mdi_patient",
+        "file_upload": "_ensure_mdi_files",
+        "case_create": None,
+    }
+    if originals[crash_after]:
+        real = getattr(services, originals[crash_after])
+
+        def crash_after_saving(**kwargs):
+            real(**kwargs)
+            raise SystemExit("worker killed")
+
+        monkeypatch.setattr(services, originals[crash_after], crash_after_saving)
+        with pytest.raises(SystemExit):
+            case_send_to_mdi(case_id=case.pk, gateway=mdi)
+        monkeypatch.undo()
+    else:  # the case id was saved and then the worker died before marking the case sent
+        case_send_to_mdi(case_id=case.pk, gateway=mdi)
+        Case.objects.filter(pk=case.pk).update(submission_status=SubmissionStatus.PENDING)
+    case = case_send_to_mdi(case_id=case.pk, gateway=mdi)
+    assert (len(mdi.patients), len(mdi.files), len(mdi.cases)) == (1, 2, 1)
+    assert case.submission_status == SubmissionStatus.SENT
+
+
+def test_an_mdi_patient_that_already_exists_is_reused(
+    completed, mdi, django_capture_on_commit_callbacks
+):
+    patient, _ = completed
+    mdi.patients["patient-existing"] = {"email": patient.user.email}
+    case = _submit(completed, django_capture_on_commit_callbacks)
+    case_send_to_mdi(case_id=case.pk, gateway=mdi)
+    patient.refresh_from_db()
+    assert patient.mdi_patient_id == "patient-existing"
+    assert len(mdi.patients) == 1
+
+
+def test_an_outage_past_the_retry_budget_shows_as_failed_and_support_can_retry(
+    completed, mdi, django_capture_on_commit_callbacks
+):
+    case = _submit(completed, django_capture_on_commit_callbacks)
+    mdi.down = True
+    from core.exceptions import TransientError
+
+    with pytest.raises(TransientError):
+        case_send_to_mdi(case_id=case.pk, gateway=mdi)
+    case_submission_mark_failed(
+        case_id=case.pk, reason="MDI unavailable after retries: maintenance"
+    )
+    case.refresh_from_db()
+    assert (case.submission_status, case.status) == (SubmissionStatus.FAILED, CaseStatus.SUBMITTED)
+    assert "maintenance" in case.submission_error
+    mdi.down = False
+    case = case_send_to_mdi(case_id=case.pk, gateway=mdi)
+    assert case.submission_status == SubmissionStatus.SENT and case.submission_error == ""
+
+
+def test_a_half_complete_intake_is_never_sent(demo_version, mdi):
+    patient = PatientFactory(identified=True)
+    identity_document_upload(patient=patient, uploaded=_jpeg("license.jpg"))
+    response = questionnaire_response_start(patient=patient, version=demo_version)
+    with pytest.raises(CaseNotReady, match="not complete"):
+        case_submit(patient=patient, response=response)
+    case = Case.objects.create(patient=patient, intake_response=response)  # even if a row exists
+    with pytest.raises(CaseNotReady):
+        case_send_to_mdi(case_id=case.pk, gateway=mdi)
+    assert mdi.calls == []
+
+
+def test_a_patient_without_a_photo_id_is_not_sent(demo_version, demo_structure, mdi):
+    patient = PatientFactory(identified=True)
+    response = _answer_all(patient, demo_version, demo_structure, lambda: _jpeg("scalp.jpg"))
+    questionnaire_response_complete(response=response, structure=demo_structure)
+    with pytest.raises(CaseNotReady, match="photo ID"):
+        case_submit(patient=patient, response=QuestionnaireResponse.objects.get(pk=response.pk))
+
+
+def test_case_questions_carry_the_wording_the_patient_saw(completed):
+    _, response = completed
+    questions = {q["question"]: q for q in mdi_case_questions(response=response)}
+    pattern = questions["Which best describes where you are losing hair?"]
+    assert pattern == {
+        "question": "Which best describes where you are losing hair?",
+        "answer": "Thinning at the crown",
+        "type": "string",
+        "important": True,
+        "display_in_pdf": True,
+        "displayed_options": [
+            "A receding hairline",
+            "Thinning at the crown",
+            "Both hairline and crown",
+            "Thinning all over",
+            "Round or patchy bald spots",
+        ],
+    }
+    assert questions["Has a parent or sibling had similar hair loss?"]["answer"] == "true"
+    assert questions["Has a parent or sibling had similar hair loss?"]["type"] == "boolean"
+    assert all(q["answer"] for q in questions.values())
+
+
+def test_question_text_over_255_characters_moves_the_rest_to_description(completed):
+    _, response = completed
+    answers = response.answers
+    answers["family-history"]["text"] = "x" * 300
+    response.answers = answers
+    question = next(
+        q for q in mdi_case_questions(response=response) if q["question"].startswith("x")
+    )
+    assert (len(question["question"]), question["description"]) == (255, "x" * 45)
