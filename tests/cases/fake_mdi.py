@@ -38,7 +38,9 @@ class FakeMdi:
     def patient_create(self, *, payload: dict[str, Any]) -> str:
         self._check_up("patient_create")
         if any(p["email"] == payload["email"] for p in self.patients.values()):
-            raise MdiPatientEmailTaken("ERROR_PATIENT_EMAIL_ALREADY_TAKEN")
+            raise MdiPatientEmailTaken(
+                status=400, message="ERROR_PATIENT_EMAIL_ALREADY_TAKEN", path="/v1/partner/patients"
+            )
         patient_id = self._new_id("patient")
         self.patients[patient_id] = payload
         return self._finish("patient_create", patient_id)

@@ -222,3 +222,40 @@ def test_question_text_over_255_characters_moves_the_rest_to_description(complet
         q for q in mdi_case_questions(response=response) if q["question"].startswith("x")
     )
     assert (len(question["question"]), question["description"]) == (255, "x" * 45)
+
+
+def test_the_task_marks_the_case_failed_after_its_retry_budget(
+    completed, mdi, monkeypatch, django_capture_on_commit_callbacks
+):
+    from cases import gateway
+    from cases.tasks import case_send_to_mdi_task
+
+    mdi.down = True
+    monkeypatch.setattr(gateway, "mdi_gateway", lambda: mdi)
+    case = _submit(completed, django_capture_on_commit_callbacks)
+    case_send_to_mdi_task.apply(kwargs={"case_id": case.pk})
+    case.refresh_from_db()
+    assert case.submission_status == SubmissionStatus.FAILED
+    assert "MDI unavailable after retries" in case.submission_error
+    assert mdi.calls.count("patient_create") == case_send_to_mdi_task.max_retries + 1
+
+
+def test_a_refusal_by_mdi_fails_at_once_with_its_message(
+    completed, mdi, monkeypatch, django_capture_on_commit_callbacks
+):
+    from cases import gateway
+    from cases.mdi_client import MdiRequestError
+    from cases.tasks import case_send_to_mdi_task
+
+    def refuse(**kwargs):
+        raise MdiRequestError(
+            status=422, message="The offering id is invalid.", path="/v1/partner/cases"
+        )
+
+    monkeypatch.setattr(mdi, "case_create", refuse)
+    monkeypatch.setattr(gateway, "mdi_gateway", lambda: mdi)
+    case = _submit(completed, django_capture_on_commit_callbacks)
+    case_send_to_mdi_task.apply(kwargs={"case_id": case.pk})
+    case.refresh_from_db()
+    assert case.submission_status == SubmissionStatus.FAILED
+    assert "The offering id is invalid." in case.submission_error
