@@ -306,6 +306,11 @@ class CaseTimelineEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.event_type} ({self.outcome})"
 
+    @property
+    def to_status_label(self) -> str:
+        labels = dict(CaseStatus.choices if self.subject == "case" else PrescriptionStatus.choices)
+        return labels.get(self.to_status, self.to_status)
+
 
 class Notification(models.Model):
     """One message to the patient per transition it announces; `key` makes a second one

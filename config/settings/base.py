@@ -207,6 +207,8 @@ MDI_WEBHOOK_SECRET = env.list("MDI_WEBHOOK_SECRET", default=["sandbox-webhook-se
 MDI_WEBHOOK_AUTHORIZATION = env.list(
     "MDI_WEBHOOK_AUTHORIZATION", default=["Bearer sandbox-webhook-authorization"]
 )
+# Where the sandbox posts its webhooks: our own endpoint.
+MDI_SANDBOX_WEBHOOK_URL = env("MDI_SANDBOX_WEBHOOK_URL", default=f"{SITE_URL}/webhooks/mdi/")
 
 # --- Payments -------------------------------------------------------------------------------
 PAYMENTS_GATEWAY = env("PAYMENTS_GATEWAY", default="sandbox")

@@ -1,10 +1,6 @@
 """Sending a case to MDI survives outages and crashes without duplicating anything."""
 
-import io
-
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from cases.models import Case, CaseStatus, SubmissionStatus
 from cases.payloads import mdi_case_questions
@@ -12,31 +8,12 @@ from cases.services import CaseNotReady, case_send_to_mdi, case_submission_mark_
 from intake.models import QuestionnaireResponse
 from intake.services import questionnaire_response_complete, questionnaire_response_start
 from patients.services import identity_document_upload
-from tests.cases.fake_mdi import FakeMdi, LostReply
+from tests.cases.conftest import _jpeg
+from tests.cases.fake_mdi import LostReply
 from tests.intake.test_validation import _answer_all
 from tests.patients.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _jpeg(name: str) -> SimpleUploadedFile:
-    out = io.BytesIO()
-    Image.new("RGB", (30, 20), (10, 20, 30)).save(out, format="JPEG")
-    return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
-
-
-@pytest.fixture
-def completed(demo_version, demo_structure):
-    patient = PatientFactory(identified=True)
-    identity_document_upload(patient=patient, uploaded=_jpeg("license.jpg"))
-    response = _answer_all(patient, demo_version, demo_structure, lambda: _jpeg("scalp.jpg"))
-    assert questionnaire_response_complete(response=response, structure=demo_structure).is_valid
-    return patient, QuestionnaireResponse.objects.get(pk=response.pk)
-
-
-@pytest.fixture
-def mdi() -> FakeMdi:
-    return FakeMdi()
 
 
 def _submit(completed, django_capture_on_commit_callbacks) -> Case:

@@ -1,0 +1,321 @@
+"""MDI's partner API routes as the client uses them, with the reference's validation and
+response shapes (§2-§6, §10). Errors answer `{"message": ...}` like MDI."""
+
+import json
+import re
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
+
+from mdi_sandbox.models import SandboxCase, SandboxFile, SandboxMessage, SandboxPatient
+from mdi_sandbox.services import _envelope, sandbox_case_act, webhook_queue
+
+TOKEN_LIFETIME = 86400
+FILE_TYPES = {
+    "document",
+    "review",
+    "other",
+    "insurance-policy",
+    "contract",
+    "driver-license",
+    "lab-result",
+    "photo",
+    "av-video",
+    "full-body-photo",
+    "back-photo",
+    "face-photo",
+    "avatar-photo",
+    "ipledge-document",
+    "auth-form",
+}
+TEST_STATUS_ACTIONS = {
+    "assigned": "assign",
+    "waiting": "request_info",
+    "support": "support",
+    "processing": "approve",
+    "completed": "prescribe",
+    "cancelled": "decline",
+}
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"message": message}, status=status)
+
+
+def _json(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def partner_api(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
+    """CSRF-exempt and, like MDI, answering 401 to a missing or unknown bearer token."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip()
+        if not token or not cache.get(f"mdi-sandbox:token:{token}"):
+            return _error(401, "Unauthenticated.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@csrf_exempt
+def token(request: HttpRequest) -> JsonResponse:
+    body = _json(request)
+    if body.get("grant_type") != "client_credentials" or body.get("scope") != "*":
+        return _error(400, "The grant type must be client_credentials and the scope *.")
+    if (
+        body.get("client_id") != settings.MDI_CLIENT_ID
+        or body.get("client_secret") != settings.MDI_CLIENT_SECRET
+    ):
+        return _error(401, "Client authentication failed")
+    access_token = secrets.token_urlsafe(32)
+    cache.set(f"mdi-sandbox:token:{access_token}", True, TOKEN_LIFETIME)
+    return JsonResponse(
+        {"token_type": "Bearer", "expires_in": TOKEN_LIFETIME, "access_token": access_token}
+    )
+
+
+def _patient_problems(body: dict[str, Any]) -> list[str]:
+    problems = [
+        f"The {f.replace('_', ' ')} field is required."
+        for f in (
+            "first_name",
+            "last_name",
+            "email",
+            "date_of_birth",
+            "gender",
+            "phone_number",
+            "phone_type",
+            "address",
+        )
+        if not body.get(f)
+    ]
+    if body.get("date_of_birth") and not re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}", str(body["date_of_birth"])
+    ):
+        problems.append("The date of birth does not match the format Y-m-d.")
+    if body.get("gender") and body["gender"] not in (1, 2):
+        problems.append("The selected gender is invalid.")
+    address = body.get("address") or {}
+    problems += [
+        f"The address.{f} field is required."
+        for f in ("address", "zip_code", "city_name", "state_name")
+        if not address.get(f)
+    ]
+    for field, limit in (("first_name", 35), ("last_name", 35), ("email", 80)):
+        if len(str(body.get(field, ""))) > limit:
+            problems.append(
+                f"The {field.replace('_', ' ')} may not be greater than {limit} characters."
+            )
+    return problems
+
+
+def _patient_json(patient: SandboxPatient) -> dict[str, Any]:
+    return {"patient_id": patient.patient_id, "is_live": False, **patient.payload}
+
+
+@partner_api
+def patients(request: HttpRequest) -> JsonResponse:
+    if request.method != "POST":
+        return _error(405, "Method not allowed")
+    body = _json(request)
+    if problems := _patient_problems(body):
+        return _error(422, " ".join(problems))
+    try:
+        with transaction.atomic():
+            patient = SandboxPatient.objects.create(email=str(body["email"]).lower(), payload=body)
+    except IntegrityError:
+        return _error(400, "ERROR_PATIENT_EMAIL_ALREADY_TAKEN")
+    return JsonResponse(_patient_json(patient), status=201)
+
+
+@partner_api
+def patient_search(request: HttpRequest) -> JsonResponse:
+    term = str(_json(request).get("search", "")).strip().lower()
+    found = [
+        p
+        for p in SandboxPatient.objects.all()
+        if term
+        and (
+            term == p.email
+            or term in f"{p.payload.get('first_name', '')} {p.payload.get('last_name', '')}".lower()
+        )
+    ]
+    return JsonResponse([{"email": p.email, **_patient_json(p)} for p in found], safe=False)
+
+
+def _case_json(case: SandboxCase) -> dict[str, Any]:
+    return {
+        "case_id": case.case_id,
+        "metadata": case.metadata,
+        "case_status": {"name": case.status, "reason": case.reason or None, "hold_status": False},
+        "patient": {"patient_id": case.patient.patient_id},
+        "case_type": "New",
+        "is_chargeable": True,
+    }
+
+
+@partner_api
+def patient_cases(request: HttpRequest, patient_id: str) -> JsonResponse:
+    patient = get_object_or_404(SandboxPatient, patient_id=patient_id)
+    data = [_case_json(c) for c in patient.cases.select_related("patient")]
+    return JsonResponse({"current_page": 1, "last_page": 1, "data": data})
+
+
+@partner_api
+def patient_messages(request: HttpRequest, patient_id: str) -> JsonResponse:
+    patient = get_object_or_404(SandboxPatient, patient_id=patient_id)
+    if request.method == "POST":
+        body = _json(request)
+        if (
+            body.get("channel") not in {"patient", "support"}
+            or not str(body.get("text", "")).strip()
+        ):
+            return _error(422, "The channel and text fields are required.")
+        message = SandboxMessage.objects.create(
+            patient=patient,
+            channel=body["channel"],
+            text=body["text"],
+            user_type="App\\Models\\Patient",
+        )
+        return JsonResponse(_message_json(message), status=201)
+    rows = patient.messages.filter(channel=request.GET.get("channel", "patient")).order_by(
+        "created_at"
+    )
+    return JsonResponse({"current_page": 1, "data": [_message_json(m) for m in rows]})
+
+
+def _message_json(message: SandboxMessage) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "channel": message.channel,
+        "text": message.text,
+        "user_type": message.user_type,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+@partner_api
+def files(request: HttpRequest) -> JsonResponse:
+    upload = request.FILES.get("file")
+    name, file_type = request.POST.get("name", ""), request.POST.get("type", "")
+    if upload is None or not name:
+        return _error(422, "The file and name fields are required.")
+    if file_type not in FILE_TYPES:
+        return _error(422, "The selected type is invalid.")
+    record = SandboxFile.objects.create(
+        name=name[:255], type=file_type, mime_type=upload.content_type or "", size=upload.size
+    )
+    return JsonResponse(
+        {
+            "file_id": record.file_id,
+            "name": record.name,
+            "mime_type": record.mime_type,
+            "path": f"sandbox/{record.file_id}",
+        },
+        status=201,
+    )
+
+
+def _case_problems(body: dict[str, Any]) -> list[str]:
+    problems = []
+    if not SandboxPatient.objects.filter(patient_id=body.get("patient_id")).exists():
+        problems.append("The selected patient id is invalid.")
+    for index, question in enumerate(body.get("case_questions") or []):
+        if (
+            not str(question.get("question", "")).strip()
+            or len(str(question.get("question"))) > 255
+        ):
+            problems.append(f"case_questions.{index}.question must be 1 to 255 characters.")
+        if not isinstance(question.get("answer"), str) or not question["answer"].strip():
+            problems.append(f"case_questions.{index}.answer is required.")
+        if question.get("type") not in {"boolean", "number", "string"}:
+            problems.append(f"case_questions.{index}.type is invalid.")
+    known = set(
+        SandboxFile.objects.filter(file_id__in=body.get("case_files") or []).values_list(
+            "file_id", flat=True
+        )
+    )
+    problems += [
+        f"The file {f} does not exist." for f in body.get("case_files") or [] if f not in known
+    ]
+    if len(str(body.get("metadata", ""))) > 255:
+        problems.append("The metadata may not be greater than 255 characters.")
+    return problems
+
+
+@partner_api
+def cases(request: HttpRequest) -> JsonResponse:
+    body = _json(request)
+    if problems := _case_problems(body):
+        return _error(422, " ".join(problems))
+    with transaction.atomic():
+        case = SandboxCase.objects.create(
+            patient=SandboxPatient.objects.get(patient_id=body["patient_id"]),
+            metadata=str(body.get("metadata", "")),
+            payload=body,
+            file_ids=list(body.get("case_files") or []),
+        )
+        webhook_queue(case=case, payload=_envelope(case, "case_created"))
+        case.save(update_fields=["last_event_timestamp"])
+    return JsonResponse(_case_json(case), status=201)
+
+
+@partner_api
+def case_detail(request: HttpRequest, case_id: str) -> JsonResponse:
+    return JsonResponse(
+        _case_json(
+            get_object_or_404(SandboxCase.objects.select_related("patient"), case_id=case_id)
+        )
+    )
+
+
+@partner_api
+def case_file(request: HttpRequest, case_id: str, file_id: str) -> JsonResponse:
+    case = get_object_or_404(SandboxCase, case_id=case_id)
+    get_object_or_404(SandboxFile, file_id=file_id)
+    if file_id not in case.file_ids:
+        case.file_ids = [*case.file_ids, file_id]
+        case.save(update_fields=["file_ids"])
+    return JsonResponse({"case_id": case.case_id, "case_files": case.file_ids})
+
+
+@partner_api
+def test_encounter_status(request: HttpRequest, case_id: str) -> JsonResponse:
+    """MDI's sandbox test route: simulate a clinician moving the case (§10)."""
+    case = get_object_or_404(SandboxCase, case_id=case_id)
+    body = _json(request)
+    action = TEST_STATUS_ACTIONS.get(str(body.get("status")))
+    if action is None:
+        return _error(422, "The selected status is invalid.")
+    if action in {"request_info", "decline"} and not body.get("reason"):
+        return _error(422, "The reason field is required.")
+    sandbox_case_act(case=case, action=action, text=str(body.get("reason", "")))
+    case.refresh_from_db()
+    return JsonResponse(_case_json(case))
+
+
+@partner_api
+def test_patient_message(request: HttpRequest, patient_id: str) -> JsonResponse:
+    """MDI's sandbox test route: inject a message from the clinician."""
+    patient = get_object_or_404(SandboxPatient, patient_id=patient_id)
+    case = patient.cases.first()
+    if case is None:
+        return _error(422, "The patient has no case.")
+    sandbox_case_act(case=case, action="message", text=str(_json(request).get("text", "")))
+    return JsonResponse({"ok": True}, status=201)

@@ -1,0 +1,32 @@
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from intake.models import QuestionnaireResponse
+from intake.services import questionnaire_response_complete
+from patients.services import identity_document_upload
+from tests.cases.fake_mdi import FakeMdi
+from tests.intake.test_validation import _answer_all
+from tests.patients.factories import PatientFactory
+
+
+def _jpeg(name: str) -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (30, 20), (10, 20, 30)).save(out, format="JPEG")
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
+
+
+@pytest.fixture
+def completed(demo_version, demo_structure):
+    patient = PatientFactory(identified=True)
+    identity_document_upload(patient=patient, uploaded=_jpeg("license.jpg"))
+    response = _answer_all(patient, demo_version, demo_structure, lambda: _jpeg("scalp.jpg"))
+    assert questionnaire_response_complete(response=response, structure=demo_structure).is_valid
+    return patient, QuestionnaireResponse.objects.get(pk=response.pk)
+
+
+@pytest.fixture
+def mdi() -> FakeMdi:
+    return FakeMdi()

@@ -1,0 +1,1 @@
+from tests.cases.conftest import completed, mdi  # noqa: F401 - shared fixtures
