@@ -1,0 +1,110 @@
+"""In a browser: a patient submits a finished intake, a staff member drives the sandbox
+console through every button, and the patient's visit page follows what MDI reported."""
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from cases.models import Case, CaseStatus, PrescriptionStatus
+from tests.accounts.factories import DEFAULT_PASSWORD, StaffUserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def live_mdi(settings, live_server):
+    """The embedded default: the client calls the sandbox and the sandbox posts webhooks back,
+    both over real HTTP to this live server."""
+    settings.MDI_API_BASE_URL = f"{live_server.url}/mdi-sandbox/api"
+    settings.MDI_SANDBOX_WEBHOOK_URL = f"{live_server.url}/webhooks/mdi/"
+    return live_server
+
+
+@pytest.fixture
+def finished_intake(demo_version, demo_structure):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from intake.services import questionnaire_response_complete
+    from patients.services import identity_document_upload
+    from tests.intake.test_validation import _answer_all
+    from tests.patients.factories import PatientFactory
+
+    def jpeg(name: str) -> SimpleUploadedFile:
+        out = io.BytesIO()
+        Image.new("RGB", (40, 30), (90, 80, 70)).save(out, format="JPEG")
+        return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
+
+    patient = PatientFactory(identified=True)
+    identity_document_upload(patient=patient, uploaded=jpeg("id.jpg"))
+    response = _answer_all(patient, demo_version, demo_structure, lambda: jpeg("scalp.jpg"))
+    assert questionnaire_response_complete(response=response, structure=demo_structure).is_valid
+    return patient, response
+
+
+def _sign_in(page, url: str, email: str) -> None:
+    page.goto(url)
+    page.get_by_label(re.compile("Email|Username")).fill(email)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name=re.compile("Sign in|Log in")).click()
+
+
+def test_submit_and_drive_the_case_through_every_console_button(
+    browser, live_mdi, finished_intake, screenshot
+):
+    from playwright.sync_api import expect
+
+    patient, response = finished_intake
+    patient_page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    patient_page.device_name = "phone"
+    _sign_in(patient_page, f"{live_mdi.url}/accounts/login/", patient.user.email)
+    patient_page.goto(f"{live_mdi.url}/intake/{response.public_id}/complete/")
+    patient_page.get_by_role("button", name="Submit to a clinician").click()
+    expect(patient_page.get_by_role("heading", name="Waiting for a clinician")).to_be_visible()
+    screenshot(patient_page, "20-case-sent")
+
+    staff_user = StaffUserFactory(email="clinician-console@example.com")
+    staff_page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    staff_page.device_name = "desktop"
+    _sign_in(staff_page, f"{live_mdi.url}/staff/login/", staff_user.email)
+    staff_page.goto(f"{live_mdi.url}/mdi-sandbox/console/")
+    case = Case.objects.get()
+
+    def press(name: str, expected_heading: str | None = None) -> None:
+        staff_page.get_by_role("button", name=name, exact=True).click()
+        expect(staff_page.locator(".message-success")).to_contain_text("Sent")
+        if expected_heading:
+            patient_page.reload()
+            expect(patient_page.get_by_role("heading", name=expected_heading)).to_be_visible()
+
+    press("Assign", "A clinician is reviewing your visit")
+    staff_page.get_by_label("Message or reason").fill("How long have you used minoxidil?")
+    press("Request more info", "Your clinician has a question")
+    screenshot(patient_page, "21-case-more-info")
+    press("Send message")
+    press("Transfer to support", "Our support team is helping with your visit")
+    press("Assign", "A clinician is reviewing your visit")
+    press("Approve", "Your clinician approved treatment")
+    press("Write prescription", "Your prescription has been sent")
+    for button in ("Pharmacy received", "Filled", "Shipped", "Delivered"):
+        press(button)
+    patient_page.reload()
+    expect(patient_page.locator(".status-pill", has_text="Delivered")).to_be_visible()
+    screenshot(patient_page, "22-case-delivered")
+    for chaos in (
+        "Chaos: send last twice",
+        "Chaos: last N in reverse",
+        "Chaos: bad signature",
+        "Chaos: redeliver later",
+    ):
+        press(chaos)
+    staff_page.get_by_role("button", name="Deliver held webhooks now").click()
+    screenshot(staff_page, "23-sandbox-console")
+    press("Failed")  # after delivery, a late failure changes nothing
+    case.refresh_from_db()
+    assert (case.status, case.prescription.status) == (
+        CaseStatus.PRESCRIPTION_SENT,
+        PrescriptionStatus.DELIVERED,
+    )
+    assert case.payment_effects.count() == 1
