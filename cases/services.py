@@ -4,7 +4,6 @@ import json
 import logging
 import re
 import uuid
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -318,7 +317,8 @@ def case_submit(*, patient: Patient, response: QuestionnaireResponse) -> Case:
     case = Case(patient=patient, intake_response=response)
     case_ready_to_send(case=case)
     case.save()
-    transaction.on_commit(partial(_enqueue_send, case.pk), robust=True)
+    # A lambda, not functools.partial: Django logs a failing robust callback by __qualname__.
+    transaction.on_commit(lambda case_id=case.pk: _enqueue_send(case_id), robust=True)
     return case
 
 
@@ -425,4 +425,5 @@ def case_submission_retry(*, case: Case) -> None:
     """Support's retry action: safe to repeat (sending is idempotent)."""
     if case.submission_status != SubmissionStatus.SENT:
         Case.objects.filter(pk=case.pk).update(submission_status=SubmissionStatus.PENDING)
-        transaction.on_commit(partial(_enqueue_send, case.pk), robust=True)
+        # A lambda, not functools.partial: Django logs a failing robust callback by __qualname__.
+        transaction.on_commit(lambda case_id=case.pk: _enqueue_send(case_id), robust=True)

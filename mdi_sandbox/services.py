@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import time
-from functools import partial
 from typing import Any
 
 import httpx
@@ -105,7 +104,9 @@ def webhook_queue(
         is_held=held,
     )
     if not held:
-        transaction.on_commit(partial(webhook_deliver, webhook_id=hook.pk), robust=True)
+        transaction.on_commit(
+            lambda webhook_id=hook.pk: webhook_deliver(webhook_id=webhook_id), robust=True
+        )
     return hook
 
 

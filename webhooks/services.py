@@ -5,7 +5,6 @@ import logging
 import random
 import traceback
 from dataclasses import dataclass
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -102,7 +101,8 @@ def webhook_receive_mdi(
         delivery.outcome = DeliveryOutcome.ACCEPTED if created else DeliveryOutcome.DUPLICATE
         delivery.save()
         if created and event.status == EventStatus.RECEIVED:
-            transaction.on_commit(partial(_enqueue, event.pk), robust=True)
+            # A lambda, not functools.partial: Django logs failing robust callbacks by __qualname__.
+            transaction.on_commit(lambda event_id=event.pk: _enqueue(event_id), robust=True)
     return ReceiveResult(200, delivery)
 
 
@@ -185,7 +185,8 @@ def webhook_event_reprocess(*, event: WebhookEvent) -> None:
         event.next_attempt_at = None
         event.save()
     if event.status == EventStatus.RECEIVED:
-        transaction.on_commit(partial(_enqueue, event.pk), robust=True)
+        # A lambda, not functools.partial: Django logs a failing robust callback by __qualname__.
+        transaction.on_commit(lambda event_id=event.pk: _enqueue(event_id), robust=True)
 
 
 def webhook_event_mark_resolved(*, event: WebhookEvent, note: str = "") -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cases.models import Case, CaseStatus, SubmissionStatus
+from cases.models import Case, CaseStatus, Offering, SubmissionStatus
 from cases.payloads import mdi_case_questions
 from cases.services import CaseNotReady, case_send_to_mdi, case_submission_mark_failed, case_submit
 from intake.models import QuestionnaireResponse
@@ -236,3 +236,75 @@ def test_a_refusal_by_mdi_fails_at_once_with_its_message(
     case.refresh_from_db()
     assert case.submission_status == SubmissionStatus.FAILED
     assert "The offering id is invalid." in case.submission_error
+
+
+def test_the_whole_case_payload_from_a_real_completed_response(
+    completed, mdi, django_capture_on_commit_callbacks
+):
+    Offering.objects.create(
+        name="Finasteride 1 mg", mdi_offering_id="off-1", questionnaire_slug="hair-loss"
+    )
+    Offering.objects.create(
+        name="Retired", mdi_offering_id="off-old", questionnaire_slug="hair-loss", is_active=False
+    )
+    case = case_send_to_mdi(
+        case_id=_submit(completed, django_capture_on_commit_callbacks).pk, gateway=mdi
+    )
+    sent = mdi.cases[case.mdi_case_id]
+    photo_id, scalp = sorted(mdi.files, key=lambda f: mdi.files[f]["type"])
+    assert sent == {
+        "patient_id": next(iter(mdi.patients)),
+        "metadata": str(case.public_id),
+        "hold_status": False,
+        "case_offerings": [{"offering_id": "off-1"}],
+        "case_files": [photo_id, scalp],
+        "case_questions": [
+            {"question": "How long have you noticed hair loss?", "answer": "1 to 5 years", "type": "string", "important": True, "display_in_pdf": True,
+             "displayed_options": ["Less than 6 months", "6 to 12 months", "1 to 5 years", "More than 5 years"]},
+            {"question": "Which best describes where you are losing hair?", "answer": "Thinning at the crown", "type": "string", "important": True, "display_in_pdf": True,
+             "displayed_options": ["A receding hairline", "Thinning at the crown", "Both hairline and crown", "Thinning all over", "Round or patchy bald spots"]},
+            {"question": "Has a parent or sibling had similar hair loss?", "answer": "true", "type": "boolean", "important": False, "display_in_pdf": True},
+            {"question": "Did your hair loss start suddenly, over weeks rather than years?", "answer": "false", "type": "boolean", "important": True, "display_in_pdf": True},
+            {"question": "Which treatments have you tried before?", "answer": "Minoxidil (Rogaine)", "type": "string", "important": False, "display_in_pdf": True,
+             "displayed_options": ["Minoxidil (Rogaine)", "Finasteride (Propecia)", "Biotin or hair vitamins", "Nothing yet"]},
+            {"question": "Are you pregnant, trying to become pregnant, or breastfeeding?", "answer": "false", "type": "boolean", "important": True, "display_in_pdf": True},
+            {"question": "Have you ever been diagnosed with any of these?", "answer": "None of these", "type": "string", "important": True, "display_in_pdf": True,
+             "displayed_options": ["Liver disease", "Prostate cancer or a raised PSA", "Depression or anxiety", "Low blood pressure or fainting", "Heart disease", "None of these"]},
+            {"question": "Do you take any prescription or over-the-counter medicines or supplements?", "answer": "false", "type": "boolean", "important": True, "display_in_pdf": True},
+            {"question": "Do you have any allergies to medicines?", "answer": "false", "type": "boolean", "important": True, "display_in_pdf": True},
+            {"question": "A photo of the top of your head, in good light", "answer": "Photo attached to this case", "type": "string", "important": False, "display_in_pdf": True},
+            {"question": "Do you have a treatment preference?", "answer": "Both together", "type": "string", "important": False, "display_in_pdf": True,
+             "displayed_options": ["Finasteride tablets", "Minoxidil applied to the scalp", "Both together", "I'd like the clinician to recommend"]},
+            {"question": "Please confirm", "answer": "My answers are true and complete to the best of my knowledge", "type": "string", "important": False, "display_in_pdf": True,
+             "displayed_options": ["My answers are true and complete to the best of my knowledge"]},
+        ],
+    }  # fmt: skip
+    assert mdi.files[photo_id]["type"] == "driver-license" and mdi.files[scalp]["type"] == "photo"
+
+
+def test_support_retries_a_failed_submission_from_the_admin(
+    completed, mdi, client, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth.models import Group
+    from django.urls import reverse
+
+    from cases import gateway
+    from core.roles import SUPPORT_STAFF
+    from tests.accounts.factories import StaffUserFactory
+
+    monkeypatch.setattr(gateway, "mdi_gateway", lambda: mdi)
+    case = _submit(completed, django_capture_on_commit_callbacks)
+    case_submission_mark_failed(case_id=case.pk, reason="MDI unavailable after retries: 503")
+    support = StaffUserFactory()
+    support.groups.add(Group.objects.get(name=SUPPORT_STAFF))
+    client.force_login(support)
+    page = client.get(reverse("admin:cases_case_change", args=[case.pk])).content.decode()
+    assert "MDI unavailable after retries: 503" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:cases_case_changelist"),
+            {"action": "retry_submission", "_selected_action": [case.pk]},
+        )
+    case.refresh_from_db()
+    assert case.submission_status == SubmissionStatus.SENT
+    assert len(mdi.cases) == 1

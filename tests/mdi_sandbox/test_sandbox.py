@@ -8,6 +8,7 @@ import httpx
 import pytest
 import respx
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
 from django.urls import reverse
 
 from cases import gateway
@@ -34,6 +35,9 @@ def in_process(settings, monkeypatch):
     monkeypatch.setattr(sandbox, "WEBHOOK_TRANSPORT", transport)
     client = MdiClient(base_url=API, transport=transport, sleep=lambda s: None)
     monkeypatch.setattr(gateway, "mdi_gateway", lambda: HttpMdiGateway(client))
+    # Like Django's test client: a finished in-process request must not close the test's own
+    # connection (it holds the test transaction; on PostgreSQL closing it loses everything).
+    monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", lambda: None)
     return client
 
 

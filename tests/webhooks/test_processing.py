@@ -173,3 +173,20 @@ def test_two_workers_racing_on_one_event_apply_it_once(client):
     assert CaseTimelineEntry.objects.filter(event=event).count() == 1
     assert PaymentEffect.objects.filter(case=case).count() == 1
     assert Notification.objects.filter(case=case).count() == 1
+
+
+def test_a_failing_enqueue_after_commit_never_breaks_the_acknowledgement(
+    client, monkeypatch, django_capture_on_commit_callbacks
+):
+    """robust on_commit callbacks must be loggable: a crash there is logged, the 200 stands."""
+
+    def explode(event_id: int) -> None:
+        raise RuntimeError("enqueue exploded")
+
+    from webhooks import services
+
+    monkeypatch.setattr(services, "_enqueue", explode)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_mdi(client, mdi_body("patient_created", patient_id="p"))
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().status == EventStatus.RECEIVED  # the sweeper will take it
