@@ -215,3 +215,16 @@ def test_attaching_a_file_to_a_case(mdi, client):
     route = mdi.post("/v1/partner/cases/c-1/files/f-1").respond(200)
     client.case_attach_file(case_id="c-1", file_id="f-1")
     assert route.called
+
+
+def test_a_patient_update_is_a_partial_patch(mdi, client):
+    route = mdi.patch("/v1/partner/patients/p-1").respond(
+        200, json={"patient_id": "p-1", "phone_number": "(415) 555-0199"}
+    )
+    assert (
+        client.patient_update(patient_id="p-1", payload={"phone_number": "(415) 555-0199"})[
+            "phone_number"
+        ]
+        == "(415) 555-0199"
+    )
+    assert json.loads(route.calls[0].request.content) == {"phone_number": "(415) 555-0199"}

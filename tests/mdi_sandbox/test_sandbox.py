@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from cases import gateway
 from cases.gateway import HttpMdiGateway
-from cases.mdi_client import MdiClient
+from cases.mdi_client import MdiClient, MdiPatientEmailTaken, MdiRequestError
 from cases.models import CaseStatus, Offering, PrescriptionStatus, SubmissionStatus
 from cases.services import case_submit
 from mdi_sandbox import services as sandbox
@@ -172,53 +172,40 @@ def test_sandbox_webhooks_are_byte_for_byte_verifiable_with_the_secret(
     assert "Tracking Number: 1Z9" in body["order_details"]
 
 
-def test_the_partner_api_validates_like_mdi(in_process):
-    with pytest.raises(Exception, match="date of birth does not match"):
-        in_process.patient_create(
-            payload={
-                "first_name": "A",
-                "last_name": "B",
-                "email": "x@example.com",
-                "date_of_birth": "01/02/1990",
-                "gender": 2,
-                "phone_number": "(415) 555-0123",
-                "phone_type": 2,
-                "address": {
-                    "address": "1",
-                    "zip_code": "94601",
-                    "city_name": "Oakland",
-                    "state_name": "CA",
-                },
-            }
-        )
-    good = {
-        "first_name": "A",
-        "last_name": "B",
-        "email": "x@example.com",
-        "date_of_birth": "1990-02-01",
-        "gender": 2,
-        "phone_number": "(415) 555-0123",
-        "phone_type": 2,
-        "address": {
-            "address": "1",
-            "zip_code": "94601",
-            "city_name": "Oakland",
-            "state_name": "CA",
-        },
-    }
-    patient_id = in_process.patient_create(payload=good)
-    from cases.mdi_client import MdiPatientEmailTaken
+VALID_PATIENT = {
+    "first_name": "A", "last_name": "B", "email": "x@example.com", "date_of_birth": "1990-02-01",
+    "gender": 2, "phone_number": "(415) 555-0123", "phone_type": 2,
+    "address": {"address": "1", "zip_code": "94601", "city_name": "Oakland", "state_name": "CA"},
+}  # fmt: skip
 
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"date_of_birth": "01/02/1990"}, "date of birth does not match"),
+        ({"gender": 9}, "gender is invalid"),
+        ({"first_name": ""}, "first name field is required"),
+        ({"address": {"address": "1"}}, "address.zip_code field is required"),
+    ],
+)
+def test_the_partner_api_validates_patients_like_mdi(in_process, change, message):
+    with pytest.raises(MdiRequestError, match=message) as excinfo:
+        in_process.patient_create(payload={**VALID_PATIENT, **change})
+    assert excinfo.value.status == 422
+
+
+def test_the_partner_api_refuses_duplicates_empty_answers_and_unknown_file_types(in_process):
+    patient_id = in_process.patient_create(payload=VALID_PATIENT)
     with pytest.raises(MdiPatientEmailTaken):
-        in_process.patient_create(payload=good)
-    with pytest.raises(Exception, match="answer is required"):
+        in_process.patient_create(payload=VALID_PATIENT)
+    with pytest.raises(MdiRequestError, match="answer is required"):
         in_process.case_create(
             payload={
                 "patient_id": patient_id,
                 "case_questions": [{"question": "Q?", "answer": "", "type": "string"}],
             }
         )
-    with pytest.raises(Exception, match="type is invalid"):
+    with pytest.raises(MdiRequestError, match="type is invalid"):
         in_process.file_upload(
             content=b"x", name="x.jpg", mime_type="image/jpeg", file_type="selfie"
         )
