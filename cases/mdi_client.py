@@ -24,7 +24,8 @@ TOKEN_EXPIRY_MARGIN = 300  # seconds before expires_in we stop using a token (ou
 TOKEN_FALLBACK_LIFETIME = 3600  # when expires_in is missing (our choice, S1)
 EMAIL_TAKEN = "ERROR_PATIENT_EMAIL_ALREADY_TAKEN"  # [1 src] (S3)
 PATIENT_SEARCH_BODY = {"is_sandbox": False}  # [DOC]; sandbox patients need True there
-RETRYABLE_STATUS = frozenset({418, 429, 500, 502, 503, 504})  # 418 = maintenance [DOC]
+# Besides every 5xx: 418 = maintenance [DOC], 429 = slow down.
+RETRYABLE_STATUS = frozenset({418, 429})
 MESSAGE_CHANNEL = "patient"  # patient <-> clinician channel [DOC]
 
 
@@ -94,6 +95,10 @@ class MdiClient:
             },
             authenticated=False,
         )
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise MdiRequestError(
+                status=200, message="token reply without access_token", path=TOKEN_PATH
+            )
         lifetime = int(body.get("expires_in") or TOKEN_FALLBACK_LIFETIME)
         cache.set(
             self._token_cache_key,
@@ -111,6 +116,7 @@ class MdiClient:
         refreshed = False
         last_problem = ""
         for attempt in range(self.max_attempts):
+            is_last = attempt == self.max_attempts - 1
             headers = (
                 {"Authorization": f"Bearer {self._token(refresh=False)}"} if authenticated else {}
             )
@@ -118,21 +124,32 @@ class MdiClient:
                 response = self.http.request(method, path, headers=headers, **kwargs)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 last_problem = type(exc).__name__
-                self._backoff(attempt, None)
+                if not is_last:
+                    self._backoff(attempt, None)
                 continue
             if response.status_code == 401 and authenticated and not refreshed:
+                last_problem = "HTTP 401"
                 self._token(refresh=True)  # expired or revoked: one fresh token, one retry
                 refreshed = True
                 continue
-            if response.status_code in RETRYABLE_STATUS:
+            if response.status_code in RETRYABLE_STATUS or response.status_code >= 500:
                 last_problem = f"HTTP {response.status_code}"
-                self._backoff(attempt, response)
+                if not is_last:
+                    self._backoff(attempt, response)
                 continue
             if response.status_code >= 400:
                 message = _message(response)
                 error = MdiPatientEmailTaken if message == EMAIL_TAKEN else MdiRequestError
                 raise error(status=response.status_code, message=message, path=path)
-            return response.json() if response.content else {}
+            if not response.content:
+                return {}
+            try:
+                return response.json()
+            except ValueError:
+                # A 2xx that is not JSON is a proxy or gateway page, not MDI: try again.
+                last_problem = f"HTTP {response.status_code} without a JSON body"
+                if not is_last:
+                    self._backoff(attempt, response)
         raise MdiUnavailable(f"MDI unavailable for {method} {path}: {last_problem}")
 
     # --- calls -------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 
+from core.exceptions import DomainError
 from mdi_sandbox.models import SandboxCase, SandboxFile, SandboxMessage, SandboxPatient
 from mdi_sandbox.services import _envelope, sandbox_case_act, webhook_queue
 
@@ -68,7 +69,12 @@ def partner_api(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse
         token = header.removeprefix("Bearer ").strip()
         if not token or not cache.get(f"mdi-sandbox:token:{token}"):
             return _error(401, "Unauthenticated.")
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            # MDI answers every error as JSON with a `message`; Django's HTML 404 would reach
+            # our client as a bare "Not Found" reason phrase.
+            return _error(404, "Resource not found.")
 
     return wrapped
 
@@ -305,7 +311,25 @@ def test_encounter_status(request: HttpRequest, case_id: str) -> JsonResponse:
         return _error(422, "The selected status is invalid.")
     if action in {"request_info", "decline"} and not body.get("reason"):
         return _error(422, "The reason field is required.")
-    sandbox_case_act(case=case, action=action, text=str(body.get("reason", "")))
+    try:
+        sandbox_case_act(case=case, action=action, text=str(body.get("reason", "")))
+    except DomainError as refusal:
+        return _error(422, str(refusal))
+    case.refresh_from_db()
+    return JsonResponse(_case_json(case))
+
+
+@partner_api
+def test_encounter_prescriptions(request: HttpRequest, case_id: str) -> JsonResponse:
+    """MDI's sandbox test route: simulate a clinician writing the prescription (§10). The body's
+    prescription fields are not modelled: the sandbox submits the case's offerings as they are."""
+    if request.method != "POST":
+        return _error(405, "Method not allowed")
+    case = get_object_or_404(SandboxCase, case_id=case_id)
+    try:
+        sandbox_case_act(case=case, action="prescribe")
+    except DomainError as refusal:
+        return _error(422, str(refusal))
     case.refresh_from_db()
     return JsonResponse(_case_json(case))
 

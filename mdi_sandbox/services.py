@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.exceptions import DomainError
 from mdi_sandbox.models import SandboxCase, SandboxMessage, SandboxWebhook
 
 # Tests route the sandbox's webhooks straight into our app (httpx.WSGITransport); None = network.
@@ -137,19 +138,25 @@ def sandbox_case_act(
     """A clinician or pharmacy action on a sandbox case, with MDI's webhooks for it."""
     case = SandboxCase.objects.select_for_update().select_related("patient").get(pk=case.pk)
     if action == "message":
-        SandboxMessage.objects.create(
+        message = SandboxMessage.objects.create(
             patient=case.patient, text=text or "Hello from your clinician.", user_type=CLINICIAN
         )
+        # The same id GET /patients/{id}/messages returns, so a receiver can fetch the message.
         payload = _envelope(
             case,
             "message_created",
             user_type=CLINICIAN,
             channel="patient",
-            message_id=str(case.patient.messages.count()),
+            message_id=str(message.pk),
         )
         case.save(update_fields=["last_event_timestamp"])
         return [webhook_queue(case=case, payload=payload)]
     status, event_types = ACTIONS[action]
+    if status and case.status == "cancelled":
+        # MDI: a cancelled case is final and cannot be modified (reference §5.3), so the sandbox
+        # never emits a clinical event after case_cancelled. Out-of-order arrivals are what the
+        # chaos buttons are for.
+        raise DomainError("This case is cancelled; MDI does not let a clinician change it.")
     if status:
         case.status = status
     if action in {"request_info", "decline"}:

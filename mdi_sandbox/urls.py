@@ -29,6 +29,11 @@ urlpatterns = [
         name="test_status",
     ),
     path(
+        f"{partner}/tests/encounters/<str:case_id>/prescriptions",
+        api.test_encounter_prescriptions,
+        name="test_prescriptions",
+    ),
+    path(
         f"{partner}/tests/patients/<str:patient_id>/messages",
         api.test_patient_message,
         name="test_message",

@@ -6,10 +6,24 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.exceptions import DomainError
 from mdi_sandbox.models import SandboxCase, SandboxWebhook
 from mdi_sandbox.services import ACTIONS, sandbox_case_act, sandbox_chaos, sandbox_deliver_held
 
 CHAOS = {"send_twice", "reverse_last", "bad_signature", "redeliver_later"}
+MAX_REVERSE = 10
+
+
+def _count(raw: str) -> int | None:
+    """The "last N" of the reverse chaos button; None when it is not 1..MAX_REVERSE (a negative
+    slice would silently re-send the wrong events)."""
+    if not raw.strip():
+        return 3
+    try:
+        count = int(raw)
+    except ValueError:
+        return None
+    return count if 1 <= count <= MAX_REVERSE else None
 
 
 @staff_member_required
@@ -27,14 +41,22 @@ def act(request: HttpRequest, case_id: str) -> HttpResponse:
     case = get_object_or_404(SandboxCase, case_id=case_id)
     action = request.POST.get("action", "")
     if action in ACTIONS or action == "message":
-        hooks = sandbox_case_act(
-            case=case,
-            action=action,
-            text=request.POST.get("text", ""),
-            tracking_number=request.POST.get("tracking_number", ""),
-        )
+        try:
+            hooks = sandbox_case_act(
+                case=case,
+                action=action,
+                text=request.POST.get("text", ""),
+                tracking_number=request.POST.get("tracking_number", ""),
+            )
+        except DomainError as refusal:
+            messages.error(request, str(refusal))
+            return redirect("mdi_sandbox:console")
     elif action in CHAOS:
-        hooks = sandbox_chaos(case=case, kind=action, count=int(request.POST.get("count") or 3))
+        count = _count(request.POST.get("count", ""))
+        if count is None:
+            messages.error(request, f"How many must be a whole number from 1 to {MAX_REVERSE}.")
+            return redirect("mdi_sandbox:console")
+        hooks = sandbox_chaos(case=case, kind=action, count=count)
     else:
         messages.error(request, "Unknown action.")
         return redirect("mdi_sandbox:console")
