@@ -6,26 +6,7 @@ import respx
 
 from cases.mdi_client import MdiClient, MdiRequestError, MdiUnavailable
 from core.exceptions import PermanentError, TransientError
-
-BASE = "https://mdi.test"
-TOKEN = {"token_type": "Bearer", "expires_in": 86400, "access_token": "tok-1"}
-
-
-@pytest.fixture
-def mdi():
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        router.post("/v1/partner/auth/token").respond(200, json=TOKEN)
-        yield router
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def client(sleeps) -> MdiClient:
-    return MdiClient(base_url=BASE, client_id="cid", client_secret="cs", sleep=sleeps.append)
+from tests.mdi.conftest import BASE
 
 
 def test_every_call_has_a_connect_and_a_read_timeout(client):

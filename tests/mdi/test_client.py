@@ -4,30 +4,10 @@ import json
 
 import httpx
 import pytest
-import respx
 
 from cases.gateway import HttpMdiGateway
 from cases.mdi_client import MdiClient, MdiPatientEmailTaken, MdiRequestError, MdiUnavailable
-
-BASE = "https://mdi.test"
-TOKEN = {"token_type": "Bearer", "expires_in": 86400, "access_token": "tok-1"}
-
-
-@pytest.fixture
-def mdi():
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        router.post("/v1/partner/auth/token").respond(200, json=TOKEN)
-        yield router
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def client(sleeps) -> MdiClient:
-    return MdiClient(base_url=BASE, client_id="cid", client_secret="csecret", sleep=sleeps.append)
+from tests.mdi.conftest import BASE, TOKEN
 
 
 def test_the_token_request_is_exactly_what_mdi_documents_and_is_cached(mdi, client):
