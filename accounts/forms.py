@@ -3,11 +3,21 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UserChangeForm
 
 from accounts.models import User
+from patients.limits import MDI_EMAIL_MAX
+
+# The email goes to MD Integrations with the patient, and it accepts no more than this; we
+# refuse a longer one here rather than have it cut or refused when the case is sent.
+EMAIL_TOO_LONG = (
+    f"Our clinical partner accepts email addresses of at most {MDI_EMAIL_MAX} characters. "
+    "Please use a shorter address. You entered %(show_value)d."
+)
 
 
 class SignUpForm(forms.Form):
     email = forms.EmailField(
         label="Email address",
+        max_length=MDI_EMAIL_MAX,
+        error_messages={"max_length": EMAIL_TOO_LONG},
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     password1 = forms.CharField(

@@ -1,8 +1,11 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from patients.limits import MDI_EMAIL_MAX
 
 
 class UserManager(BaseUserManager["User"]):
@@ -53,3 +56,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+        # A patient's email is sent to MD Integrations, which accepts at most MDI_EMAIL_MAX
+        # characters. Checked here too so admin forms and services refuse it, not only sign-up.
+        # Staff are never sent, so the column keeps Django's 254 and needs no migration.
+        if not self.is_staff and len(self.email) > MDI_EMAIL_MAX:
+            raise ValidationError(
+                {
+                    "email": (
+                        f"A patient's email address can be at most {MDI_EMAIL_MAX} characters: "
+                        "our clinical partner accepts no more."
+                    )
+                }
+            )

@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from patients.limits import MDI_ADDRESS_LINE_MAX, MDI_CITY_MAX, MDI_NAME_MAX
 from patients.models import SexAtBirth
 from patients.states import US_STATES
 
@@ -36,16 +37,40 @@ class WaitlistForm(forms.Form):
 
 PHONE_DIGITS = re.compile(r"\d")
 
+# Shown beside a field longer than MD Integrations accepts (patients/limits.py). The value stays
+# in the field and is never cut: a cut street name ships to the wrong address, so the patient
+# chooses how to shorten it.
+# "%(show_value)d" is filled by Django's max-length check with the length that was entered.
+YOU_ENTERED = " You entered %(show_value)d."
+NAME_TOO_LONG = (
+    f"Our clinical partner accepts at most {MDI_NAME_MAX} characters for a name. "
+    "Please enter it as it appears on your ID, within that limit." + YOU_ENTERED
+)
+ADDRESS_LINE1_TOO_LONG = (
+    f"Our clinical partner accepts at most {MDI_ADDRESS_LINE_MAX} characters here. "
+    "Put the rest (apartment, suite, building) on the second address line." + YOU_ENTERED
+)
+ADDRESS_LINE2_TOO_LONG = (
+    f"Our clinical partner accepts at most {MDI_ADDRESS_LINE_MAX} characters on the second "
+    'address line. Please shorten it, for example "Apt" for "Apartment".' + YOU_ENTERED
+)
+CITY_TOO_LONG = (
+    f"Our clinical partner accepts at most {MDI_CITY_MAX} characters for the city. "
+    "Please use the shortest name your post office accepts." + YOU_ENTERED
+)
+
 
 class IdentityForm(forms.Form):
     legal_first_name = forms.CharField(
         label="Legal first name",
-        max_length=100,
+        max_length=MDI_NAME_MAX,
+        error_messages={"max_length": NAME_TOO_LONG},
         widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     legal_last_name = forms.CharField(
         label="Legal last name",
-        max_length=100,
+        max_length=MDI_NAME_MAX,
+        error_messages={"max_length": NAME_TOO_LONG},
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
     sex_at_birth = forms.ChoiceField(
@@ -59,18 +84,24 @@ class IdentityForm(forms.Form):
     )  # fmt: skip
     address_line1 = forms.CharField(
         label="Street address",
-        max_length=200,
+        max_length=MDI_ADDRESS_LINE_MAX,
+        error_messages={"max_length": ADDRESS_LINE1_TOO_LONG},
+        help_text=f"Up to {MDI_ADDRESS_LINE_MAX} characters. An apartment, suite or building "
+        "goes on the next line.",
         widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
     )
     address_line2 = forms.CharField(
         label="Apartment, suite (optional)",
-        max_length=200,
+        max_length=MDI_ADDRESS_LINE_MAX,
+        error_messages={"max_length": ADDRESS_LINE2_TOO_LONG},
+        help_text=f"Up to {MDI_ADDRESS_LINE_MAX} characters.",
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
     )
     city = forms.CharField(
         label="City",
-        max_length=100,
+        max_length=MDI_CITY_MAX,
+        error_messages={"max_length": CITY_TOO_LONG},
         widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
     )
     address_state = forms.ChoiceField(

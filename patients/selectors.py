@@ -3,6 +3,7 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.shortcuts import get_object_or_404
 
+from patients.limits import MDI_ADDRESS_LINE_MAX, MDI_CITY_MAX, MDI_EMAIL_MAX, MDI_NAME_MAX
 from patients.models import DocumentKind, IdentityDocument, Patient
 
 
@@ -32,3 +33,28 @@ def identity_document_get_for_viewer(
     if user.is_staff and user.has_perm("patients.view_identitydocument"):
         return get_object_or_404(documents, public_id=document_id)
     return get_object_or_404(documents, public_id=document_id, patient__user=user)
+
+
+def patient_mdi_identity_problems(*, patient: Patient) -> list[str]:
+    """One message per identity field longer than MD Integrations accepts; empty when all fit.
+
+    The forms refuse these lengths now, but patients who entered their details earlier may
+    still have longer values stored. Sending them would have MDI refuse the patient or, worse,
+    a sender cut them (a cut street ships to the wrong address), so the "ready to send" gate
+    holds such a patient until the value is corrected. Messages name the field and its length,
+    never the value: they may be shown to staff or logged, and the values are PHI.
+    """
+    address = patient.shipping_address or {}
+    checks = [
+        ("Legal first name", patient.legal_first_name, MDI_NAME_MAX),
+        ("Legal last name", patient.legal_last_name, MDI_NAME_MAX),
+        ("Street address (line 1)", address.get("line1"), MDI_ADDRESS_LINE_MAX),
+        ("Street address (line 2)", address.get("line2"), MDI_ADDRESS_LINE_MAX),
+        ("City", address.get("city"), MDI_CITY_MAX),
+        ("Email address", patient.user.email, MDI_EMAIL_MAX),
+    ]
+    return [
+        f"{label} is {len(value)} characters; MD Integrations accepts at most {limit}."
+        for label, value, limit in checks
+        if value and len(value) > limit
+    ]
