@@ -1,8 +1,10 @@
+import html
 import re
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.urls import reverse
 
@@ -130,3 +132,48 @@ def test_password_reset_for_an_unknown_email_sends_nothing_and_reveals_nothing(c
 def test_pages_for_signed_in_users_are_never_cached(patient_client, client):
     signed_in = patient_client.get(reverse("home"))
     assert "no-store" in signed_in["Cache-Control"]
+
+
+def _email_of_length(length: int) -> str:
+    domain = "@example-clinic.com"
+    return "a" * (length - len(domain)) + domain
+
+
+def test_signup_refuses_an_email_longer_than_mdi_accepts_and_keeps_the_input(client):
+    email = _email_of_length(81)
+    response = _signup(client, email=email)
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 200
+    assert (
+        "Our clinical partner accepts email addresses of at most 80 characters. "
+        "Please use a shorter address. You entered 81."
+    ) in page
+    assert f'value="{email}"' in page
+    assert not User.objects.exists()
+
+
+def test_signup_accepts_an_email_of_exactly_80_characters_and_tells_the_browser_the_limit(client):
+    assert 'maxlength="80"' in client.get(reverse("accounts:signup")).content.decode()
+    email = _email_of_length(80)
+    assert _signup(client, email=email).status_code == 302
+    assert User.objects.get().email == email
+
+
+def test_a_patient_email_over_80_is_refused_by_the_model_too_so_admin_forms_refuse_it():
+    with pytest.raises(ValidationError) as refused:
+        User(email=_email_of_length(81)).full_clean(exclude=["password"])
+    assert "at most 80 characters" in str(refused.value.message_dict["email"])
+    User(email=_email_of_length(80)).full_clean(exclude=["password"])
+    # Staff are never sent to MD Integrations: Django's usual limit applies to them.
+    User(email=_email_of_length(81), is_staff=True).full_clean(exclude=["password"])
+
+
+def test_staff_cannot_add_a_patient_login_with_a_too_long_email_in_admin(admin_client):
+    email = _email_of_length(81)
+    response = admin_client.post(
+        reverse("admin:accounts_user_add"),
+        {"email": email, "password1": "a-long-unusual-pass", "password2": "a-long-unusual-pass"},
+    )
+    assert response.status_code == 200
+    assert "at most 80 characters" in html.unescape(response.content.decode())
+    assert not User.objects.filter(email=email).exists()
