@@ -6,8 +6,16 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from cases.models import Case, CaseTimelineEntry, Notification, Offering, Prescription
-from cases.services import case_submission_retry
+from cases.models import (
+    Case,
+    CaseTimelineEntry,
+    DuplicateMdiCase,
+    Notification,
+    Offering,
+    Prescription,
+    TimelineOutcome,
+)
+from cases.services.submission import case_submission_retry
 from core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from webhooks import admin as webhooks_admin
 from webhooks.models import WebhookEvent
@@ -28,6 +36,13 @@ class TimelineInline(ReadOnlyInlineMixin, admin.TabularInline):
     ]
     readonly_fields = fields
     ordering = ["occurred_at", "received_at", "pk"]
+
+
+class DuplicateMdiCaseInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = DuplicateMdiCase
+    fields = ["mdi_case_id", "found_by", "created_at", "cancelled_at", "cancel_error"]
+    readonly_fields = fields
+    verbose_name_plural = "duplicate MDI cases (never applied; cancelled at MDI)"
 
 
 class PrescriptionInline(ReadOnlyInlineMixin, admin.StackedInline):
@@ -56,15 +71,23 @@ class CaseAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "mdi_case_id",
         "status",
         "decline_reason",
+        "cancelled_by",
         "submission_status",
         "submission_attempts",
         "submission_error",
+        "submission_next_attempt_at",
+        "submission_lease_expires_at",
         "submitted_at",
+        "duplicate_mdi_case_events",
         "created_at",
         "updated_at",
     ]
     fields = readonly_fields
-    inlines = [PrescriptionInline, TimelineInline]
+    inlines = [PrescriptionInline, DuplicateMdiCaseInline, TimelineInline]
+
+    @admin.display(description="Events naming a duplicate MDI case")
+    def duplicate_mdi_case_events(self, obj: Case) -> int:
+        return obj.timeline.filter(outcome=TimelineOutcome.DUPLICATE_MDI_CASE).count()
 
     def accessed_patient_user_id(self, obj: Case) -> int:
         return obj.patient.user_id
@@ -76,11 +99,34 @@ class CaseAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         description="Retry sending to MDI (safe to repeat)", permissions=["retry_submission"]
     )
     def retry_submission(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for case in queryset:
-            case_submission_retry(case=case)
+        queued = sum(case_submission_retry(case=case) for case in queryset)
         self.message_user(
-            request, "Sending again; cases already sent are left as they are.", messages.SUCCESS
+            request,
+            f"{queued} case(s) queued to send. Cases already sent or being sent are left as "
+            "they are.",
+            messages.SUCCESS,
         )
+
+
+@admin.register(DuplicateMdiCase)
+class DuplicateMdiCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Support's list of MDI cases that duplicated a visit: each is cancelled at MDI."""
+
+    list_display = ["mdi_case_id", "case", "found_by", "created_at", "cancelled_at", "cancel_error"]
+    list_filter = ["found_by", ("cancelled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["mdi_case_id", "case__public_id", "case__mdi_case_id"]
+    list_select_related = ["case"]
+    readonly_fields = [
+        "case",
+        "mdi_case_id",
+        "found_by",
+        "created_at",
+        "cancelled_at",
+        "cancel_attempts",
+        "cancel_error",
+        "next_cancel_attempt_at",
+    ]
+    fields = readonly_fields
 
 
 @admin.register(Offering)
@@ -119,3 +165,4 @@ def _events_for_case_search(term: str) -> QuerySet:
 
 webhooks_admin.EVENT_DETAIL_PANELS.append(_case_timeline_panel)
 webhooks_admin.EVENT_SEARCHES.append(_events_for_case_search)
+webhooks_admin.EVENT_OUTCOME_LABELS[TimelineOutcome.DUPLICATE_MDI_CASE] = "Duplicate MDI case"

@@ -5,9 +5,12 @@ earlier phase, so a late or replayed event can never move a case backwards; the 
 decide, for the review phase, which of two alternating events is newer (MDI's timestamp).
 """
 
+import datetime
 import uuid
 
+from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.models import TimeStampedModel
@@ -50,7 +53,10 @@ MDI_CASE_EVENTS: dict[str, str] = {
     "case_completed": CaseStatus.PRESCRIPTION_SENT,
     "offering_submitted": CaseStatus.PRESCRIPTION_SENT,
     "prescription_submitted": CaseStatus.PRESCRIPTION_SENT,  # legacy name
-    "case_cancelled": CaseStatus.DECLINED,  # MDI has no "declined": a refusal ends as cancelled
+    # MDI has no "declined": a clinician's refusal ends as cancelled, and so does a partner's
+    # or MDI support's cancellation. The handler asks MDI who cancelled before it calls the
+    # outcome a clinical decline (DECLINED); anything else stays a neutral CANCELLED.
+    "case_cancelled": CaseStatus.CANCELLED,
 }
 
 
@@ -58,15 +64,37 @@ class SubmissionStatus(models.TextChoices):
     """Our own delivery of the case to MDI; separate from the clinical status MDI reports."""
 
     PENDING = "pending", "Waiting to be sent to MDI"
+    SENDING = "sending", "Being sent to MDI"
     SENT = "sent", "Sent to MDI"
     FAILED = "failed", "Sending failed (support can retry)"
+
+
+# How long one sender owns a submission. Longer than a send can take (the task's hard time
+# limit), so a live sender is never overtaken; a crashed one is taken over by the sweeper.
+SUBMISSION_LEASE = datetime.timedelta(minutes=5)
+
+UUID_VALIDATOR = RegexValidator(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    "MDI offering ids are UUIDs (from GET /v1/partner/offerings).",
+)
+
+
+class CancelledBy(models.TextChoices):
+    """Who MDI says cancelled a case (its status history's `user_type`)."""
+
+    CLINICIAN = "clinician", "The clinician"
+    SUPPORT = "support", "MDI support"
+    PARTNER = "partner", "Us (the partner)"
+    UNKNOWN = "unknown", "Not reported"
 
 
 class Offering(models.Model):
     """What the clinician is asked to review for a questionnaire (MDI `case_offerings`)."""
 
     name = models.CharField(max_length=200)
-    mdi_offering_id = models.CharField("MDI offering id", max_length=64)
+    mdi_offering_id = models.CharField(
+        "MDI offering id", max_length=64, validators=[UUID_VALIDATOR]
+    )
     questionnaire_slug = models.SlugField(
         max_length=80, help_text="The intake this offering belongs to."
     )
@@ -87,15 +115,20 @@ class Case(FSMModelMixin, TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="case",
     )
-    submission_status = models.CharField(
-        max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.PENDING
+    submission_status = FSMField(
+        choices=SubmissionStatus.choices, default=SubmissionStatus.PENDING, protected=True
     )
     submission_attempts = models.PositiveIntegerField(default=0)
     submission_error = models.TextField(blank=True)
+    # The sender holding the submission owns it until then; past it, the sweeper takes over.
+    submission_lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # A postponed send (MDI unavailable) is due again then; the sweeper enqueues it.
+    submission_next_attempt_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     mdi_case_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     status = FSMField(choices=CaseStatus.choices, default=CaseStatus.SUBMITTED, protected=True)
     decline_reason = models.TextField(blank=True)
+    cancelled_by = models.CharField(max_length=16, choices=CancelledBy.choices, blank=True)
     # The newest review-phase event applied: MDI's timestamp, then the event key as tie-break.
     review_event_timestamp = models.BigIntegerField(null=True, blank=True)
     review_event_key = models.CharField(max_length=128, blank=True)
@@ -153,8 +186,71 @@ class Case(FSMModelMixin, TimeStampedModel):
     )
     def decline(self) -> None: ...
 
-    @transition(field=status, source=[CaseStatus.SUBMITTED], target=CaseStatus.CANCELLED)
+    @transition(
+        field=status,
+        source=[
+            CaseStatus.SUBMITTED,
+            *REVIEW_STATES,
+            CaseStatus.APPROVED,
+            CaseStatus.PRESCRIPTION_SENT,
+        ],
+        target=CaseStatus.CANCELLED,
+    )
     def cancel(self) -> None: ...
+
+    # --- the submission state machine (our delivery of the case to MDI) ----------------------
+    def submission_lease_is_free(self) -> bool:
+        """Pending and due, or held by a sender whose lease ran out (a crash, a lost task)."""
+        now = timezone.now()
+        if self.submission_status == SubmissionStatus.SENDING:
+            return (
+                self.submission_lease_expires_at is None or self.submission_lease_expires_at < now
+            )
+        due = self.submission_next_attempt_at
+        return due is None or due <= now
+
+    @transition(
+        field=submission_status,
+        source=[SubmissionStatus.PENDING, SubmissionStatus.SENDING],
+        target=SubmissionStatus.SENDING,
+        conditions=[submission_lease_is_free],
+    )
+    def submission_claim(self) -> None:
+        self.submission_lease_expires_at = timezone.now() + SUBMISSION_LEASE
+        self.submission_next_attempt_at = None
+        self.submission_attempts += 1
+
+    @transition(
+        field=submission_status, source=SubmissionStatus.SENDING, target=SubmissionStatus.SENT
+    )
+    def submission_succeed(self) -> None:
+        self.submission_lease_expires_at = None
+        self.submission_error = ""
+        self.submitted_at = timezone.now()
+
+    @transition(
+        field=submission_status, source=SubmissionStatus.SENDING, target=SubmissionStatus.PENDING
+    )
+    def submission_postpone(self, *, until: datetime.datetime, reason: str) -> None:
+        self.submission_lease_expires_at = None
+        self.submission_next_attempt_at = until
+        self.submission_error = reason
+
+    @transition(
+        field=submission_status,
+        source=[SubmissionStatus.PENDING, SubmissionStatus.SENDING],
+        target=SubmissionStatus.FAILED,
+    )
+    def submission_fail(self, *, reason: str) -> None:
+        self.submission_lease_expires_at = None
+        self.submission_next_attempt_at = None
+        self.submission_error = reason
+
+    @transition(
+        field=submission_status, source=SubmissionStatus.FAILED, target=SubmissionStatus.PENDING
+    )
+    def submission_requeue(self) -> None:
+        self.submission_next_attempt_at = None
 
 
 CASE_TRANSITIONS = {
@@ -164,6 +260,7 @@ CASE_TRANSITIONS = {
     CaseStatus.APPROVED: "approve",
     CaseStatus.PRESCRIPTION_SENT: "send_prescription",
     CaseStatus.DECLINED: "decline",
+    CaseStatus.CANCELLED: "cancel",
 }
 
 
@@ -278,6 +375,7 @@ class TimelineOutcome(models.TextChoices):
     STALE = "stale", "Ignored: older than the current state"
     DUPLICATE = "duplicate", "Ignored: already in this state"
     UNKNOWN = "unknown", "Not understood (reported to support)"
+    DUPLICATE_MDI_CASE = "duplicate_mdi_case", "Ignored: names a duplicate MDI case"
 
 
 class CaseTimelineEntry(models.Model):
@@ -287,7 +385,7 @@ class CaseTimelineEntry(models.Model):
     event = models.ForeignKey("webhooks.WebhookEvent", on_delete=models.PROTECT, related_name="+")
     subject = models.CharField(max_length=16, default="case")  # "case" or "prescription"
     event_type = models.CharField(max_length=64)
-    outcome = models.CharField(max_length=16, choices=TimelineOutcome.choices)
+    outcome = models.CharField(max_length=24, choices=TimelineOutcome.choices)
     from_status = models.CharField(max_length=32, blank=True)
     to_status = models.CharField(max_length=32, blank=True)
     occurred_at = models.DateTimeField(null=True, blank=True)
@@ -310,6 +408,27 @@ class CaseTimelineEntry(models.Model):
     def to_status_label(self) -> str:
         labels = dict(CaseStatus.choices if self.subject == "case" else PrescriptionStatus.choices)
         return labels.get(self.to_status, self.to_status)
+
+
+class DuplicateMdiCase(TimeStampedModel):
+    """A second MDI case carrying one visit's `metadata` (a create MDI performed late, after
+    we had reconciled and created again). Never applied to the visit; cancelled at MDI so at
+    most one case per visit stays active, and listed for support."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="duplicate_mdi_cases")
+    mdi_case_id = models.CharField("duplicate MDI case id", max_length=64, unique=True)
+    found_by = models.CharField(max_length=32)  # "listing", "create reply" or "webhook"
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_attempts = models.PositiveIntegerField(default=0)
+    cancel_error = models.TextField(blank=True)
+    next_cancel_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "duplicate MDI case"
+
+    def __str__(self) -> str:
+        return f"Duplicate MDI case {self.mdi_case_id}"
 
 
 class Notification(models.Model):

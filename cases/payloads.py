@@ -15,25 +15,33 @@ def mdi_phone(digits: str) -> str:
     return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
 
 
-def mdi_patient_payload(*, patient: Patient, email: str) -> dict[str, Any]:
+def mdi_patient_payload(
+    *, patient: Patient, email: str, driver_license_file_id: str | None
+) -> dict[str, Any]:
+    """Identity exactly as the patient entered it: nothing is cut to fit. Entry forms enforce
+    MDI's limits, and the send gate refuses a record that does not fit (never a silent cut,
+    which once turned a street into "12345 North Martin Luther King Juni")."""
     address = patient.shipping_address or {}
-    return {
-        "first_name": patient.legal_first_name[:35],
-        "last_name": patient.legal_last_name[:35],
+    payload: dict[str, Any] = {
+        "first_name": patient.legal_first_name,
+        "last_name": patient.legal_last_name,
         "email": email,
         "date_of_birth": patient.date_of_birth.isoformat(),
         "gender": MDI_GENDER[patient.sex_at_birth],
         "phone_number": mdi_phone(patient.phone),
         "phone_type": MDI_PHONE_TYPE_CELL,
         "address": {
-            "address": address.get("line1", "")[:35],
+            "address": address.get("line1", ""),
             "address2": (address.get("line2") or None),
-            "zip_code": address.get("zip", ""),
-            "city_name": address.get("city", "")[:35],
+            "zip_code": address.get("zip", "").replace("-", ""),  # MDI: 5 or 9 digits
+            "city_name": address.get("city", ""),
             "state_name": address.get("state", ""),
         },
         "metadata": str(patient.public_id),
     }
+    if driver_license_file_id:  # the photo ID belongs on the MDI patient (reference §3)
+        payload["driver_license_id"] = driver_license_file_id
+    return payload
 
 
 def _mdi_type(item_type: str) -> str:

@@ -1,25 +1,28 @@
-import random
+"""Thin Celery wrappers: the services decide retries (the submission's own state machine and
+the sweeper), so a task never re-sends anything by itself."""
 
 from celery import shared_task
 
-from core.exceptions import PermanentError, TransientError
+
+# Longer than a send can take with every client retry; shorter than the submission lease.
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=270)
+def case_send_to_mdi_task(*, case_id: int) -> str:
+    from cases.mdi_client import mdi_client
+    from cases.services.submission import case_send_to_mdi
+
+    return case_send_to_mdi(case_id=case_id, client=mdi_client()).submission_status
 
 
-@shared_task(bind=True, acks_late=True, max_retries=6)
-def case_send_to_mdi_task(self, *, case_id: int) -> None:
-    """Send one case to MDI; outages retry with backoff and jitter, then support sees it failed."""
-    from cases.gateway import mdi_gateway
-    from cases.services import case_send_to_mdi, case_submission_mark_failed
+@shared_task(acks_late=True)
+def case_duplicate_cancel_task(*, duplicate_id: int) -> None:
+    from cases.mdi_client import mdi_client
+    from cases.services.submission import case_duplicate_cancel
 
-    try:
-        case_send_to_mdi(case_id=case_id, gateway=mdi_gateway())
-    except PermanentError as exc:
-        case_submission_mark_failed(case_id=case_id, reason=f"MDI refused the case: {exc}")
-    except TransientError as exc:
-        if self.request.retries >= self.max_retries:
-            case_submission_mark_failed(
-                case_id=case_id, reason=f"MDI unavailable after retries: {exc}"
-            )
-            return
-        countdown = min(3600, 30 * 2**self.request.retries) * random.uniform(0.8, 1.2)  # noqa: S311
-        raise self.retry(exc=exc, countdown=countdown) from exc
+    case_duplicate_cancel(duplicate_id=duplicate_id, client=mdi_client())
+
+
+@shared_task(acks_late=True)
+def case_submissions_sweep_task() -> int:
+    from cases.services.submission import case_submissions_sweep
+
+    return case_submissions_sweep()

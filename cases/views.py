@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from cases.selectors import case_get_for_patient, case_timeline_for_patient
-from cases.services import CaseNotReady, case_submit
+from cases.services.submission import CaseNotReady, case_submit
 from intake.selectors import questionnaire_response_get_for_patient
 from patients.services import patient_get_or_create
 

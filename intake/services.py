@@ -457,3 +457,9 @@ def questionnaire_response_complete(
     response.completed_at = timezone.now()
     response.save()
     return result
+
+
+def response_attachment_link_mdi_file(*, attachment: ResponseAttachment, mdi_file_id: str) -> None:
+    """Remember MDI's id for an intake photo, so it is never uploaded twice."""
+    ResponseAttachment.objects.filter(pk=attachment.pk).update(mdi_file_id=mdi_file_id)
+    attachment.mdi_file_id = mdi_file_id

@@ -157,7 +157,11 @@ def review(request: HttpRequest, response_id: str) -> HttpResponse:
     if _first_incomplete_step(response, structure) <= len(structure.steps):
         return redirect(_where_to_resume(response, structure))
     if request.method == "POST":
-        result = questionnaire_response_complete(response=response, structure=structure)
+        try:
+            result = questionnaire_response_complete(response=response, structure=structure)
+        except DomainError:  # a double click: the first click finished it
+            response.refresh_from_db()
+            return redirect(_where_to_resume(response, structure))
         if result.is_valid and not result.disqualifications:
             return redirect("intake:complete", response.public_id)
         first_bad = next(iter(result.errors), None)

@@ -104,3 +104,15 @@ def identity_document_upload(
     return IdentityDocument.objects.create(
         patient=patient, kind=kind, stored_name=name, mime_type=clean.mime_type, size=clean.size
     )
+
+
+def patient_link_mdi(*, patient: Patient, mdi_patient_id: str) -> None:
+    """Remember MDI's id for this patient (case submission found or created it)."""
+    Patient.objects.filter(pk=patient.pk).update(mdi_patient_id=mdi_patient_id)
+    patient.mdi_patient_id = mdi_patient_id
+
+
+def identity_document_link_mdi_file(*, document: IdentityDocument, mdi_file_id: str) -> None:
+    """Remember MDI's id for an uploaded identity file, so it is never uploaded twice."""
+    IdentityDocument.objects.filter(pk=document.pk).update(mdi_file_id=mdi_file_id)
+    document.mdi_file_id = mdi_file_id

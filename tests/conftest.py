@@ -9,6 +9,7 @@ from tests.accounts.factories import UserFactory
 
 # The shipped demo questionnaire, used across apps (patients, intake, e2e).
 from tests.intake.demo_fixtures import demo_data, demo_structure, demo_version  # noqa: F401
+from tests.mdi.fake_mdi import FakeMdi, client_for
 from tests.webhooks.helpers import mdi_body, post_mdi
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -41,6 +42,15 @@ def _fresh_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def fake_mdi(monkeypatch) -> FakeMdi:
+    """Every test's MDI is a fake behind a real httpx transport: nothing reaches a network,
+    and a test can queue faults on it (see tests/mdi/fake_mdi.py)."""
+    fake = FakeMdi()
+    monkeypatch.setattr("cases.mdi_client.mdi_client", lambda: client_for(fake))
+    return fake
 
 
 @pytest.fixture

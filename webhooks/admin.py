@@ -18,6 +18,29 @@ from webhooks.services import webhook_event_mark_resolved, webhook_event_reproce
 EVENT_DETAIL_PANELS: list[Callable[[WebhookEvent], SafeString]] = []
 
 
+# Domain apps name their handlers' outcomes for the outcome filter ("duplicate MDI case").
+EVENT_OUTCOME_LABELS: dict[str, str] = {}
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    """What the handlers made of an event (e.g. "stale", or a duplicate MDI case)."""
+
+    title = "handler outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        notes = (
+            WebhookEvent.objects.exclude(outcome_note="")
+            .order_by("outcome_note")
+            .values_list("outcome_note", flat=True)
+            .distinct()[:50]
+        )
+        return [(note, EVENT_OUTCOME_LABELS.get(note, note.replace("_", " "))) for note in notes]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(outcome_note=self.value()) if self.value() else queryset
+
+
 class DeliveryInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = WebhookDelivery
     fields = ["received_at", "outcome", "client_ip", "failure_reason"]
@@ -37,7 +60,7 @@ class WebhookEventAdmin(
         "occurred_at",
         "attempts",
     ]
-    list_filter = ["provider", "status", "event_type"]
+    list_filter = ["provider", "status", OutcomeFilter, "event_type"]
     search_fields = ["event_key", "external_id", "reference"]
     date_hierarchy = "received_at"
     readonly_fields = [

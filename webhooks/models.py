@@ -7,7 +7,7 @@ what support searches on and carry no clinical content.
 
 from django.db import models
 
-from core.fields import EncryptedBinaryField
+from core.fields import EncryptedBinaryField, EncryptedJSONField
 
 
 class Provider(models.TextChoices):
@@ -61,6 +61,8 @@ class WebhookEvent(models.Model):
     event_key = models.CharField(max_length=128)
     event_type = models.CharField(max_length=64, blank=True, db_index=True)
     raw_body = EncryptedBinaryField()
+    # What the domain's preparers looked up before processing (e.g. who cancelled a case).
+    context = EncryptedJSONField(null=True, blank=True)
     # When the provider says it happened (MDI's Unix `timestamp`), and its raw value for ordering.
     occurred_at = models.DateTimeField(null=True, blank=True)
     provider_timestamp = models.BigIntegerField(null=True, blank=True)

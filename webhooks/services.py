@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from webhooks.models import DeliveryOutcome, EventStatus, Provider, WebhookDelivery, WebhookEvent
 from webhooks.providers import REDACTED_HEADERS, mdi_parse, mdi_verify
-from webhooks.registry import EventNotReady, handlers_for
+from webhooks.registry import EventNotReady, handlers_for, preparers_for
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,7 @@ def webhook_event_process(*, event_id: int) -> str:
     handlers' database effects and the "processed" mark commit in one transaction, so a crash
     leaves either both or neither. Returns the event's resulting status.
     """
+    _prepare(event_id)
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_id)
         if event.status != EventStatus.RECEIVED:
@@ -134,6 +135,19 @@ def webhook_event_process(*, event_id: int) -> str:
         event.next_attempt_at = None
         event.save()
         return event.status
+
+
+def _prepare(event_id: int) -> None:
+    """Run the event's preparers once, before its locked transaction: they may call the
+    provider's API, which must never happen while a row lock is held."""
+    event = WebhookEvent.objects.get(pk=event_id)
+    preparers = preparers_for(provider=event.provider, event_type=event.event_type)
+    if event.status != EventStatus.RECEIVED or event.context is not None or not preparers:
+        return
+    context: dict = {}
+    for preparer in preparers:
+        context.update(preparer(event))
+    WebhookEvent.objects.filter(pk=event_id, context__isnull=True).update(context=context)
 
 
 def _postpone(event: WebhookEvent, reason: str) -> str:

@@ -28,6 +28,18 @@ MINIMUM_PATIENT_AGE = env.int("MINIMUM_PATIENT_AGE", default=18)
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves threads (runserver) that write at once, e.g. a double click.
+    # IMMEDIATE takes the write lock when a transaction begins, so a second writer waits for
+    # the first (up to `timeout` seconds) instead of failing with "database is locked" when
+    # it tries to upgrade a read lock; WAL lets readers go on meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -194,6 +206,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict = {
     # The webhook event table is the outbox: re-enqueue anything stored but not processed.
     "webhook-events-sweep": {"task": "webhooks.tasks.webhook_events_sweep_task", "schedule": 60.0},
+    # Submissions a crash or a lost task left pending or sending, and duplicates to cancel.
+    "case-submissions-sweep": {"task": "cases.tasks.case_submissions_sweep_task", "schedule": 60.0},
 }
 
 # --- MD Integrations ------------------------------------------------------------------------

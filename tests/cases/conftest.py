@@ -4,10 +4,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from cases.models import Offering
 from intake.models import QuestionnaireResponse
 from intake.services import questionnaire_response_complete
 from patients.services import identity_document_upload
-from tests.cases.fake_mdi import FakeMdi
 from tests.intake.test_validation import _answer_all
 from tests.patients.factories import PatientFactory
 
@@ -18,15 +18,18 @@ def _jpeg(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
 
 
+DEMO_OFFERING_ID = "7b0b1f9e-3c55-4a53-9d2e-6a4f0c1d2e3f"
+
+
 @pytest.fixture
 def completed(demo_version, demo_structure):
+    Offering.objects.get_or_create(
+        questionnaire_slug="hair-loss",
+        mdi_offering_id=DEMO_OFFERING_ID,
+        defaults={"name": "Finasteride 1 mg"},
+    )
     patient = PatientFactory(identified=True)
     identity_document_upload(patient=patient, uploaded=_jpeg("license.jpg"))
     response = _answer_all(patient, demo_version, demo_structure, lambda: _jpeg("scalp.jpg"))
     assert questionnaire_response_complete(response=response, structure=demo_structure).is_valid
     return patient, QuestionnaireResponse.objects.get(pk=response.pk)
-
-
-@pytest.fixture
-def mdi() -> FakeMdi:
-    return FakeMdi()

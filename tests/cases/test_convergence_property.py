@@ -81,8 +81,15 @@ def _outcome(case) -> dict:
     }
 
 
-def _in_order(life) -> dict:
+def _new_case(fake_mdi):
+    """A linked case whose MDI status history says a clinician cancelled it if it is."""
     case = CaseFactory()
+    fake_mdi.cancels(case.mdi_case_id, reason="Not a candidate")
+    return case
+
+
+def _in_order(life, fake_mdi) -> dict:
+    case = _new_case(fake_mdi)
     for event_type, timestamp, extra in life:
         _deliver(case, event_type, timestamp, extra)
     return _outcome(case)
@@ -108,10 +115,10 @@ def schedules(draw):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(schedule=schedules())
-def test_any_delivery_schedule_converges_to_the_in_order_result(schedule):
+def test_any_delivery_schedule_converges_to_the_in_order_result(fake_mdi, schedule):
     name, deliveries = schedule
-    expected = _in_order(LIVES[name])
-    case = CaseFactory()
+    expected = _in_order(LIVES[name], fake_mdi)
+    case = _new_case(fake_mdi)
     for event_type, timestamp, extra in deliveries:
         _deliver(case, event_type, timestamp, extra)
     actual = _outcome(case)
@@ -120,8 +127,8 @@ def test_any_delivery_schedule_converges_to_the_in_order_result(schedule):
     assert len(actual["effects"]) == (0 if name == "in_review" else 1)  # one capture or one release
 
 
-def test_the_in_order_results_are_what_the_clinic_expects(db):
-    approved = _in_order(APPROVED_LIFE)
+def test_the_in_order_results_are_what_the_clinic_expects(db, fake_mdi):
+    approved = _in_order(APPROVED_LIFE, fake_mdi)
     assert (approved["case"], approved["prescription"], approved["tracking"]) == (
         "prescription_sent",
         "delivered",
@@ -134,6 +141,6 @@ def test_the_in_order_results_are_what_the_clinic_expects(db):
         "prescription_sent",
         "shipped",
     ]
-    declined = _in_order(DECLINED_LIFE)
+    declined = _in_order(DECLINED_LIFE, fake_mdi)
     assert (declined["case"], declined["effects"]) == ("declined", ["release"])
-    assert _in_order(STILL_IN_REVIEW)["case"] == "more_info_requested"
+    assert _in_order(STILL_IN_REVIEW, fake_mdi)["case"] == "more_info_requested"

@@ -80,7 +80,8 @@ def test_the_same_approval_resent_with_a_new_timestamp_charges_and_notifies_once
     assert CaseTimelineEntry.objects.filter(outcome=TimelineOutcome.DUPLICATE).count() == 2
 
 
-def test_a_decline_keeps_its_reason_releases_once_and_is_final(case, deliver):
+def test_a_decline_keeps_its_reason_releases_once_and_is_final(case, deliver, fake_mdi):
+    fake_mdi.cancels(case.mdi_case_id, reason="Not a candidate for finasteride")
     deliver("case_cancelled", case, timestamp=300, reason="Not a candidate for finasteride")
     deliver("case_cancelled", case, timestamp=301, reason="Not a candidate for finasteride")
     deliver("case_approved", case, timestamp=290)

@@ -5,15 +5,14 @@ import json
 import httpx
 import pytest
 
-from cases.gateway import HttpMdiGateway
-from cases.mdi_client import MdiClient, MdiPatientEmailTaken, MdiRequestError, MdiUnavailable
+from cases.mdi_client import MdiClient, MdiRequestError, MdiUnavailable
 from tests.mdi.conftest import BASE, TOKEN
 
 
 def test_the_token_request_is_exactly_what_mdi_documents_and_is_cached(mdi, client):
-    mdi.post("/v1/partner/cases").respond(201, json={"case_id": "c-1"})
-    assert client.case_create(payload={"patient_id": "p"}) == "c-1"
-    assert client.case_create(payload={"patient_id": "p"}) == "c-1"
+    mdi.patch("/v1/partner/patients/p").respond(200, json={"patient_id": "p"})
+    assert client.patient_update(patient_id="p", payload={"gender": 2}) == {"patient_id": "p"}
+    assert client.patient_update(patient_id="p", payload={"gender": 2}) == {"patient_id": "p"}
     token_calls = mdi.routes[0].calls
     assert token_calls.call_count == 1  # cached for the second call
     assert json.loads(token_calls[0].request.content) == {
@@ -21,7 +20,7 @@ def test_the_token_request_is_exactly_what_mdi_documents_and_is_cached(mdi, clie
     }  # fmt: skip
     case_request = mdi.routes[1].calls[0].request
     assert case_request.headers["Authorization"] == "Bearer tok-1"
-    assert json.loads(case_request.content) == {"patient_id": "p"}
+    assert json.loads(case_request.content) == {"gender": 2}
 
 
 def test_the_token_is_shared_through_the_cache_across_clients(mdi, sleeps):
@@ -90,28 +89,33 @@ def test_retries_are_bounded_then_a_transient_error_is_raised(mdi, client, sleep
 
 @pytest.mark.parametrize("status", [400, 403, 404, 422])
 def test_other_4xx_are_not_retried_and_carry_mdis_message(mdi, client, sleeps, status):
-    route = mdi.post("/v1/partner/cases").respond(
+    route = mdi.patch("/v1/partner/patients/p").respond(
         status, json={"message": "The patient id field is required."}
     )
     with pytest.raises(MdiRequestError, match=r"The patient id field is required\.") as excinfo:
-        client.case_create(payload={})
+        client.patient_update(patient_id="p", payload={})
     assert (excinfo.value.status, route.call_count, sleeps) == (status, 1, [])
 
 
-def test_email_already_taken_is_its_own_error_and_the_gateway_finds_the_patient(mdi, client):
-    mdi.post("/v1/partner/patients").respond(
+def test_email_already_taken_is_its_own_error_and_ensure_finds_the_same_person(mdi, client):
+    create = mdi.post("/v1/partner/patients").respond(
         400, json={"message": "ERROR_PATIENT_EMAIL_ALREADY_TAKEN"}
     )
-    search = mdi.post("/v1/partner/patients/search").respond(
-        200,
-        json=[
-            {"patient_id": "other", "email": "x@example.com"},
-            {"patient_id": "p-9", "email": "Dana@Example.com"},
-        ],
-    )
-    with pytest.raises(MdiPatientEmailTaken):
-        client.patient_create(payload={"email": "dana@example.com"})
-    assert HttpMdiGateway(client).patient_find_by_email(email="dana@example.com") == "p-9"
+    dana = {
+        "patient_id": "p-9",
+        "email": "Dana@Example.com",
+        "first_name": "Dana",
+        "last_name": "Reyes",
+        "date_of_birth": "1988-04-12",
+    }
+    search = mdi.post("/v1/partner/patients/search")
+    search.side_effect = [
+        httpx.Response(200, json=[]),  # the search index had not caught up yet
+        httpx.Response(200, json=[{"patient_id": "other", "email": "x@example.com"}, dana]),
+    ]
+    payload = {k: v for k, v in dana.items() if k != "patient_id"} | {"email": "dana@example.com"}
+    assert client.patient_ensure(payload=payload) == ("p-9", False)
+    assert create.call_count == 1
     assert json.loads(search.calls[0].request.content) == {
         "search": "dana@example.com",
         "is_sandbox": False,
@@ -158,10 +162,7 @@ def test_patient_cases_follow_pagination_for_reconciliation(mdi, client):
             },
         ),
     ]
-    assert HttpMdiGateway(client).patient_case_ids_by_metadata(patient_id="p-1") == {
-        "uuid-a": "c-1",
-        "uuid-b": "c-2",
-    }
+    assert client.case_ids_for_metadata(patient_id="p-1", metadata="uuid-b") == ["c-2"]
     assert [dict(c.request.url.params) for c in route.calls] == [{"page": "1"}, {"page": "2"}]
 
 

@@ -1,1 +1,1 @@
-from tests.cases.conftest import completed, mdi  # noqa: F401 - shared fixtures
+from tests.cases.conftest import completed  # noqa: F401 - shared fixtures

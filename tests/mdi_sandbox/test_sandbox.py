@@ -11,11 +11,10 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.urls import reverse
 
-from cases import gateway
-from cases.gateway import HttpMdiGateway
+from cases import mdi_client
 from cases.mdi_client import MdiClient, MdiPatientEmailTaken, MdiRequestError
 from cases.models import CaseStatus, Offering, PrescriptionStatus, SubmissionStatus
-from cases.services import case_submit
+from cases.services.submission import case_submit
 from mdi_sandbox import services as sandbox
 from mdi_sandbox.models import SandboxCase, SandboxWebhook
 from payments.models import PaymentEffect
@@ -34,7 +33,7 @@ def in_process(settings, monkeypatch):
     settings.MDI_SANDBOX_WEBHOOK_URL = "http://testserver/webhooks/mdi/"
     monkeypatch.setattr(sandbox, "WEBHOOK_TRANSPORT", transport)
     client = MdiClient(base_url=API, transport=transport, sleep=lambda s: None)
-    monkeypatch.setattr(gateway, "mdi_gateway", lambda: HttpMdiGateway(client))
+    monkeypatch.setattr(mdi_client, "mdi_client", lambda: client)
     # Like Django's test client: a finished in-process request must not close the test's own
     # connection (it holds the test transaction; on PostgreSQL closing it loses everything).
     monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", lambda: None)

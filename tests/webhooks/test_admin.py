@@ -18,8 +18,9 @@ def _staff_client(client, group: str):
 
 
 def test_support_reads_the_event_log_payload_and_case_timeline_and_access_is_logged(
-    client, case, deliver
+    client, case, deliver, fake_mdi
 ):
+    fake_mdi.cancels(case.mdi_case_id, reason="Not a candidate")
     deliver("case_assigned_to_clinician", case, timestamp=100)
     deliver("case_cancelled", case, timestamp=200, reason="Not a candidate")
     support, user = _staff_client(client, SUPPORT_STAFF)
