@@ -28,7 +28,8 @@ def seed(*, stdout: TextIO) -> None:
     user.groups.add(group)
     stdout.write(f"  {SANDBOX_CLINICIANS:<18} {DEMO_CLINICIAN:<24} {password}")
     stdout.write(
-        f"MDI sandbox console: /mdi-sandbox/console/ (as {DEMO_CLINICIAN}). Partner API client id "
+        "MDI sandbox console: /mdi-sandbox/console/ (sign in as the sandbox clinician above). "
+        f"Partner API client id "
         f"{settings.MDI_CLIENT_ID}, secret {settings.MDI_CLIENT_SECRET}; unless set in the "
         f"environment, these live in {settings.MDI_SANDBOX_CREDENTIALS_FILE}."
     )

@@ -221,7 +221,12 @@ MDI_CLIENT_SECRET = env("MDI_CLIENT_SECRET", default="")
 MDI_WEBHOOK_SECRET = env.list("MDI_WEBHOOK_SECRET", default=[])
 MDI_WEBHOOK_AUTHORIZATION = env.list("MDI_WEBHOOK_AUTHORIZATION", default=[])
 # Where local.py keeps the sandbox's generated credentials (git-ignored, mode 0600).
-MDI_SANDBOX_CREDENTIALS_FILE = BASE_DIR / "var" / "mdi-sandbox-credentials.json"
+MDI_SANDBOX_CREDENTIALS_FILE = Path(
+    env(
+        "MDI_SANDBOX_CREDENTIALS_FILE",
+        default=str(BASE_DIR / "var" / "mdi-sandbox-credentials.json"),
+    )
+)
 # Where the sandbox posts its webhooks: our own endpoint.
 MDI_SANDBOX_WEBHOOK_URL = env("MDI_SANDBOX_WEBHOOK_URL", default=f"{SITE_URL}/webhooks/mdi/")
 
