@@ -16,6 +16,7 @@ import statistics
 import sys
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
@@ -37,17 +38,31 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--max-seconds", type=float, default=120.0)
+    # The target's own webhook credentials: from the environment, else the sandbox's generated
+    # file (var/mdi-sandbox-credentials.json, see config/settings/local.py).
+    stored = {}
+    credentials_file = Path(__file__).resolve().parent.parent / "var/mdi-sandbox-credentials.json"
+    if credentials_file.exists():
+        stored = json.loads(credentials_file.read_text())
     parser.add_argument(
         "--secret",
-        default=os.environ.get("MDI_WEBHOOK_SECRET", "sandbox-webhook-secret").split(",")[0],
+        default=os.environ.get("MDI_WEBHOOK_SECRET", stored.get("webhook_secret", "")).split(",")[
+            0
+        ],
     )
     parser.add_argument(
         "--authorization",
         default=os.environ.get(
-            "MDI_WEBHOOK_AUTHORIZATION", "Bearer sandbox-webhook-authorization"
+            "MDI_WEBHOOK_AUTHORIZATION", stored.get("webhook_authorization", "")
         ).split(",")[0],
     )
     args = parser.parse_args()
+    if not (args.secret and args.authorization):
+        print(
+            "no webhook credentials: set MDI_WEBHOOK_SECRET and MDI_WEBHOOK_AUTHORIZATION",
+            file=sys.stderr,
+        )
+        return 2
     host = urlparse(args.url).hostname or ""
     if not (host.startswith("127.") or host in {"localhost", "::1"}):
         print("refusing to load a non-loopback address", file=sys.stderr)

@@ -6,4 +6,4 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases"
 
     def ready(self) -> None:
-        from cases import handlers  # noqa: F401 - registers the webhook handlers
+        from cases import checks, handlers  # noqa: F401 - registers checks and webhook handlers

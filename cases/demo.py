@@ -2,14 +2,26 @@
 
 from typing import TextIO
 
+from cases.checks import is_uuid
 from cases.models import Offering
+
+# MDI offering ids are UUIDs (cases.checks refuses anything else once the sandbox is off), so
+# the demo uses one too: fixed, so every laptop's demo data matches.
+DEMO_OFFERING_ID = "5f0c9a8e-6b1d-4c3a-9e2f-7d4b8a1c2e60"
 
 
 def seed(*, stdout: TextIO) -> None:
-    _, created = Offering.objects.get_or_create(
+    offering, created = Offering.objects.get_or_create(
         questionnaire_slug="hair-loss",
-        mdi_offering_id="sandbox-offering-finasteride-1mg",
-        defaults={"name": "Finasteride 1 mg tablets (sandbox)"},
+        defaults={
+            "name": "Finasteride 1 mg tablets (sandbox)",
+            "mdi_offering_id": DEMO_OFFERING_ID,
+        },
     )
     if created:
         stdout.write("Created the sandbox offering for the hair-loss questionnaire.")
+    elif not is_uuid(offering.mdi_offering_id):
+        # Older demo data used a readable id that no real MDI would accept.
+        offering.mdi_offering_id = DEMO_OFFERING_ID
+        offering.save(update_fields=["mdi_offering_id"])
+        stdout.write("Gave the hair-loss sandbox offering a UUID offering id.")

@@ -2,3 +2,5 @@
 
 MEDICAL_ADVISORS = "Medical advisors"
 SUPPORT_STAFF = "Support staff"
+# Only where the MDI sandbox is installed: they press the clinician and pharmacy buttons.
+SANDBOX_CLINICIANS = "Sandbox clinicians"

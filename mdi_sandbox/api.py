@@ -10,14 +10,25 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 
 from core.exceptions import DomainError
-from mdi_sandbox.models import SandboxCase, SandboxFile, SandboxMessage, SandboxPatient
-from mdi_sandbox.services import _envelope, sandbox_case_act, webhook_queue
+from mdi_sandbox.models import (
+    SandboxCase,
+    SandboxFile,
+    SandboxMessage,
+    SandboxPatient,
+    email_digest,
+)
+from mdi_sandbox.services import (
+    sandbox_case_act,
+    sandbox_case_cancel,
+    sandbox_case_create,
+    sandbox_patient_save,
+)
 
 TOKEN_LIFETIME = 86400
 FILE_TYPES = {
@@ -96,20 +107,28 @@ def token(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _patient_problems(body: dict[str, Any]) -> list[str]:
+PATIENT_REQUIRED = (
+    "first_name",
+    "last_name",
+    "email",
+    "date_of_birth",
+    "gender",
+    "phone_number",
+    "phone_type",
+    "address",
+)
+ADDRESS_REQUIRED = ("address", "zip_code", "city_name", "state_name")
+LENGTH_LIMITS = (("first_name", 35), ("last_name", 35), ("email", 80))
+ADDRESS_LENGTH_LIMITS = (("address", 35), ("address2", 35), ("city_name", 35))
+
+
+def _patient_problems(body: dict[str, Any], *, partial: bool = False) -> list[str]:
+    """MDI's validation for a patient. Partial (PATCH): only the fields sent are checked, by
+    the same rules, and a field sent empty is as missing as on create."""
     problems = [
         f"The {f.replace('_', ' ')} field is required."
-        for f in (
-            "first_name",
-            "last_name",
-            "email",
-            "date_of_birth",
-            "gender",
-            "phone_number",
-            "phone_type",
-            "address",
-        )
-        if not body.get(f)
+        for f in PATIENT_REQUIRED
+        if (not partial or f in body) and not body.get(f)
     ]
     if body.get("date_of_birth") and not re.fullmatch(
         r"\d{4}-\d{2}-\d{2}", str(body["date_of_birth"])
@@ -118,21 +137,45 @@ def _patient_problems(body: dict[str, Any]) -> list[str]:
     if body.get("gender") and body["gender"] not in (1, 2):
         problems.append("The selected gender is invalid.")
     address = body.get("address") or {}
+    if "address" in body and not isinstance(address, dict):
+        problems.append("The address must be an object.")
+        address = {}
     problems += [
         f"The address.{f} field is required."
-        for f in ("address", "zip_code", "city_name", "state_name")
-        if not address.get(f)
+        for f in ADDRESS_REQUIRED
+        if (not partial or f in address) and not address.get(f)
     ]
-    for field, limit in (("first_name", 35), ("last_name", 35), ("email", 80)):
+    for field, limit in LENGTH_LIMITS:
         if len(str(body.get(field, ""))) > limit:
             problems.append(
                 f"The {field.replace('_', ' ')} may not be greater than {limit} characters."
             )
+    for field, limit in ADDRESS_LENGTH_LIMITS:
+        # address2 may be null; null counts as empty, never as the string "None".
+        if len(str(address.get(field) or "")) > limit:
+            problems.append(f"The address.{field} may not be greater than {limit} characters.")
+    license_id = body.get("driver_license_id")
+    if license_id is not None and not SandboxFile.objects.filter(file_id=str(license_id)).exists():
+        problems.append("The selected driver license id is invalid.")
     return problems
 
 
 def _patient_json(patient: SandboxPatient) -> dict[str, Any]:
-    return {"patient_id": patient.patient_id, "is_live": False, **patient.payload}
+    license_file = patient.driver_license
+    return {
+        "patient_id": patient.patient_id,
+        "is_live": False,
+        **patient.payload,
+        "driver_license": (
+            {
+                "file_id": license_file.file_id,
+                "name": license_file.name,
+                "mime_type": license_file.mime_type,
+            }
+            if license_file
+            else None
+        ),
+    }
 
 
 @partner_api
@@ -143,24 +186,43 @@ def patients(request: HttpRequest) -> JsonResponse:
     if problems := _patient_problems(body):
         return _error(422, " ".join(problems))
     try:
-        with transaction.atomic():
-            patient = SandboxPatient.objects.create(email=str(body["email"]).lower(), payload=body)
+        patient = sandbox_patient_save(patient=None, fields=body)
     except IntegrityError:
         return _error(400, "ERROR_PATIENT_EMAIL_ALREADY_TAKEN")
     return JsonResponse(_patient_json(patient), status=201)
 
 
 @partner_api
+def patient_detail(request: HttpRequest, patient_id: str) -> JsonResponse:
+    patient = get_object_or_404(
+        SandboxPatient.objects.select_related("driver_license"), patient_id=patient_id
+    )
+    if request.method == "GET":
+        return JsonResponse(_patient_json(patient))
+    if request.method != "PATCH":
+        return _error(405, "Method not allowed")
+    body = _json(request)
+    if problems := _patient_problems(body, partial=True):
+        return _error(422, " ".join(problems))
+    try:
+        patient = sandbox_patient_save(patient=patient, fields=body)
+    except IntegrityError:
+        return _error(400, "ERROR_PATIENT_EMAIL_ALREADY_TAKEN")
+    return JsonResponse(_patient_json(patient))
+
+
+@partner_api
 def patient_search(request: HttpRequest) -> JsonResponse:
     term = str(_json(request).get("search", "")).strip().lower()
-    found = [
+    if not term:
+        return JsonResponse([], safe=False)
+    # Emails match exactly through their digest; names are encrypted, so they are matched
+    # after decryption (the sandbox holds a handful of demo patients).
+    by_email = list(SandboxPatient.objects.filter(email_digest=email_digest(term)))
+    found = by_email or [
         p
-        for p in SandboxPatient.objects.all()
-        if term
-        and (
-            term == p.email
-            or term in f"{p.payload.get('first_name', '')} {p.payload.get('last_name', '')}".lower()
-        )
+        for p in SandboxPatient.objects.select_related("driver_license")
+        if term in f"{p.payload.get('first_name', '')} {p.payload.get('last_name', '')}".lower()
     ]
     return JsonResponse([{"email": p.email, **_patient_json(p)} for p in found], safe=False)
 
@@ -270,15 +332,9 @@ def cases(request: HttpRequest) -> JsonResponse:
     body = _json(request)
     if problems := _case_problems(body):
         return _error(422, " ".join(problems))
-    with transaction.atomic():
-        case = SandboxCase.objects.create(
-            patient=SandboxPatient.objects.get(patient_id=body["patient_id"]),
-            metadata=str(body.get("metadata", "")),
-            payload=body,
-            file_ids=list(body.get("case_files") or []),
-        )
-        webhook_queue(case=case, payload=_envelope(case, "case_created"))
-        case.save(update_fields=["last_event_timestamp"])
+    case = sandbox_case_create(
+        patient=SandboxPatient.objects.get(patient_id=body["patient_id"]), payload=body
+    )
     return JsonResponse(_case_json(case), status=201)
 
 
@@ -288,6 +344,42 @@ def case_detail(request: HttpRequest, case_id: str) -> JsonResponse:
         _case_json(
             get_object_or_404(SandboxCase.objects.select_related("patient"), case_id=case_id)
         )
+    )
+
+
+@partner_api
+def case_cancel(request: HttpRequest, case_id: str) -> JsonResponse:
+    """The partner cancels a case (MDI's POST /cases/{id}/cancel)."""
+    if request.method != "POST":
+        return _error(405, "Method not allowed")
+    case = get_object_or_404(SandboxCase, case_id=case_id)
+    reason = _json(request).get("reason")
+    if reason is not None and not isinstance(reason, str):
+        return _error(422, "The reason must be a string.")
+    try:
+        case = sandbox_case_cancel(case=case, reason=(reason or "").strip())
+    except DomainError as refusal:
+        return _error(422, str(refusal))
+    return JsonResponse(_case_json(case))
+
+
+@partner_api
+def case_statuses(request: HttpRequest, case_id: str) -> JsonResponse:
+    """The statuses the case went through, oldest first, with who moved it."""
+    case = get_object_or_404(SandboxCase, case_id=case_id)
+    return JsonResponse(
+        [
+            {
+                "name": row.name,
+                "reason": row.reason,
+                "hold_status": False,
+                "user_type": row.user_type,
+                "created_at": row.created_at.isoformat(),
+                "updated_at": row.updated_at.isoformat(),
+            }
+            for row in case.statuses.all()
+        ],
+        safe=False,
     )
 
 

@@ -18,7 +18,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import DomainError
-from mdi_sandbox.models import SandboxCase, SandboxMessage, SandboxWebhook
+from mdi_sandbox.models import (
+    CLINICIAN,
+    PARTNER,
+    SUPPORT,
+    SandboxCase,
+    SandboxCaseStatus,
+    SandboxFile,
+    SandboxMessage,
+    SandboxPatient,
+    SandboxWebhook,
+)
 
 # Tests route the sandbox's webhooks straight into our app (httpx.WSGITransport); None = network.
 WEBHOOK_TRANSPORT: httpx.BaseTransport | None = None
@@ -31,6 +41,7 @@ ACTIONS: dict[str, tuple[str | None, list[str]]] = {
     "approve": ("processing", ["case_approved", "case_processing"]),
     "prescribe": ("completed", ["offering_submitted", "case_completed"]),
     "decline": ("cancelled", ["case_cancelled"]),
+    "support_cancel": ("cancelled", ["case_cancelled"]),
     "order_received": (None, ["case_order_created", "order_status_changed"]),
     "order_filled": (None, ["order_status_changed"]),
     "order_shipped": (None, ["order_tracking_number_changed"]),
@@ -44,7 +55,15 @@ ORDER_STATUS_FOR_ACTION = {
     "order_delivered": "completed",
     "order_failed": "failed",
 }
-CLINICIAN = "App\\Models\\Clinician"
+# Who MDI reports as having moved the case; every other action is the clinician's (or the
+# pharmacy's, which changes no case status).
+ACTOR_FOR_ACTION = {"support_cancel": SUPPORT}
+REASON_ACTIONS = {"request_info", "decline", "support_cancel"}
+DEFAULT_CANCEL_REASON = {
+    CLINICIAN: "The clinician decided this treatment is not right for you.",
+    SUPPORT: "MDI support cancelled this case.",
+    PARTNER: "The partner cancelled this case.",
+}
 
 
 def php_json(payload: dict[str, Any]) -> bytes:
@@ -131,6 +150,71 @@ def webhook_deliver(*, webhook_id: int) -> SandboxWebhook:
     return hook
 
 
+def _status_record(*, case: SandboxCase, reason: str, user_type: str) -> SandboxCaseStatus:
+    """The history row GET /cases/{id}/statuses lists, for the status the case just entered."""
+    return SandboxCaseStatus.objects.create(
+        case=case, name=case.status, reason=reason or None, user_type=user_type
+    )
+
+
+def sandbox_patient_save(
+    *, patient: SandboxPatient | None, fields: dict[str, Any]
+) -> SandboxPatient:
+    """Create (patient None) or partially update a sandbox patient from validated partner JSON.
+
+    The driver license is kept as a file reference, the rest as the partner sent it. Raises
+    IntegrityError when the email belongs to another patient."""
+    fields = dict(fields)
+    has_license = "driver_license_id" in fields
+    license_id = fields.pop("driver_license_id", None)
+    if patient is None:
+        patient = SandboxPatient(payload={})
+    payload = {**patient.payload, **fields}
+    if isinstance(fields.get("address"), dict):
+        payload["address"] = {**(patient.payload.get("address") or {}), **fields["address"]}
+    patient.payload = payload
+    patient.email = str(payload.get("email", ""))
+    if has_license:
+        patient.driver_license = SandboxFile.objects.get(file_id=license_id) if license_id else None
+    with transaction.atomic():
+        patient.save()
+    return patient
+
+
+@transaction.atomic
+def sandbox_case_create(*, patient: SandboxPatient, payload: dict[str, Any]) -> SandboxCase:
+    """A partner's new case: stored, its first status recorded, case_created queued."""
+    case = SandboxCase.objects.create(
+        patient=patient,
+        metadata=str(payload.get("metadata", "")),
+        payload=payload,
+        file_ids=list(payload.get("case_files") or []),
+    )
+    _status_record(case=case, reason="", user_type=PARTNER)
+    webhook_queue(case=case, payload=_envelope(case, "case_created"))
+    case.save(update_fields=["last_event_timestamp"])
+    return case
+
+
+def _cancel(*, case: SandboxCase, reason: str, user_type: str) -> list[SandboxWebhook]:
+    case.status, case.reason = "cancelled", reason
+    _status_record(case=case, reason=reason, user_type=user_type)
+    payload = _envelope(case, "case_cancelled", reason=reason or DEFAULT_CANCEL_REASON[user_type])
+    hooks = [webhook_queue(case=case, payload=payload)]
+    case.save()
+    return hooks
+
+
+@transaction.atomic
+def sandbox_case_cancel(*, case: SandboxCase, reason: str = "") -> SandboxCase:
+    """The partner (we) cancels a case through the API, as MDI lets a partner do."""
+    case = SandboxCase.objects.select_for_update().select_related("patient").get(pk=case.pk)
+    if case.status == "cancelled":
+        raise DomainError("The case is already cancelled.")
+    _cancel(case=case, reason=reason, user_type=PARTNER)
+    return case
+
+
 @transaction.atomic
 def sandbox_case_act(
     *, case: SandboxCase, action: str, text: str = "", tracking_number: str = ""
@@ -157,10 +241,13 @@ def sandbox_case_act(
         # never emits a clinical event after case_cancelled. Out-of-order arrivals are what the
         # chaos buttons are for.
         raise DomainError("This case is cancelled; MDI does not let a clinician change it.")
+    user_type = ACTOR_FOR_ACTION.get(action, CLINICIAN)
+    if status == "cancelled":
+        return _cancel(case=case, reason=text, user_type=user_type)
     if status:
         case.status = status
-    if action in {"request_info", "decline"}:
-        case.reason = text
+    if action in REASON_ACTIONS:
+        case.reason = text  # the case shows the latest reason given; its history, each one
     if action in ORDER_STATUS_FOR_ACTION:
         case.order_status = ORDER_STATUS_FOR_ACTION[action]
     if action == "order_shipped":
@@ -168,8 +255,6 @@ def sandbox_case_act(
     hooks = []
     for event_type in event_types:
         extra: dict[str, Any] = {}
-        if event_type == "case_cancelled":
-            extra["reason"] = text or "The clinician decided this treatment is not right for you."
         if event_type == "offering_submitted":
             extra["offerings"] = [
                 {
@@ -186,6 +271,10 @@ def sandbox_case_act(
             if action == "order_shipped":
                 extra["order_details"] = f"Carrier: UPS\nTracking Number: {case.tracking_number}"
         hooks.append(webhook_queue(case=case, payload=_envelope(case, event_type, **extra)))
+    if status:
+        _status_record(
+            case=case, reason=text if action in REASON_ACTIONS else "", user_type=user_type
+        )
     if action == "request_info":
         SandboxMessage.objects.create(
             patient=case.patient, text=text or "Could you tell me more?", user_type=CLINICIAN

@@ -5,6 +5,8 @@ django.conf.settings. Defaults here run on a laptop with nothing set: SQLite, ta
 in-process after commit, the embedded MDI sandbox and sandbox payments.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,9 +65,12 @@ INSTALLED_APPS = [
     "cases",
     "webhooks",
     "payments",
-    # Always installed so its tables migrate everywhere; its URLs mount only when enabled.
-    "mdi_sandbox",
 ]
+# The embedded MDI sandbox stands in for MDI on a laptop. It is installed (tables, permission,
+# URLs) only when enabled, so a deployment without it has no trace of its routes or data.
+MDI_SANDBOX_ENABLED = env.bool("MDI_SANDBOX_ENABLED", default=True)
+if MDI_SANDBOX_ENABLED:
+    INSTALLED_APPS.append("mdi_sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -147,6 +152,15 @@ X_FRAME_OPTIONS = "DENY"
 # Fernet keys, comma-separated. The first encrypts; every key decrypts (rotation).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
+
+def local_field_encryption_key(secret_key: str) -> str:
+    """A Fernet key derived from the secret key, for local and test runs only (production.py
+    requires FIELD_ENCRYPTION_KEYS)."""
+    return base64.urlsafe_b64encode(
+        hashlib.sha256(f"fields:{secret_key}".encode()).digest()
+    ).decode()
+
+
 # --- Static and media -----------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -211,15 +225,21 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- MD Integrations ------------------------------------------------------------------------
-# The embedded sandbox stands in for MDI on a laptop; production.py forbids it.
-MDI_SANDBOX_ENABLED = env.bool("MDI_SANDBOX_ENABLED", default=True)
+# MDI_SANDBOX_ENABLED is read with INSTALLED_APPS above; production.py forces it off.
 MDI_API_BASE_URL = env("MDI_API_BASE_URL", default=f"{SITE_URL}/mdi-sandbox/api")
-MDI_CLIENT_ID = env("MDI_CLIENT_ID", default="sandbox-client")
-MDI_CLIENT_SECRET = env("MDI_CLIENT_SECRET", default="sandbox-secret")
+# No defaults here: a fixed default would be a published key to every sandbox's patients.
+# local.py falls back to per-installation random values; production.py requires them.
+MDI_CLIENT_ID = env("MDI_CLIENT_ID", default="")
+MDI_CLIENT_SECRET = env("MDI_CLIENT_SECRET", default="")
 # Lists, so a secret can be rotated without refusing MDI's deliveries in between.
-MDI_WEBHOOK_SECRET = env.list("MDI_WEBHOOK_SECRET", default=["sandbox-webhook-secret"])
-MDI_WEBHOOK_AUTHORIZATION = env.list(
-    "MDI_WEBHOOK_AUTHORIZATION", default=["Bearer sandbox-webhook-authorization"]
+MDI_WEBHOOK_SECRET = env.list("MDI_WEBHOOK_SECRET", default=[])
+MDI_WEBHOOK_AUTHORIZATION = env.list("MDI_WEBHOOK_AUTHORIZATION", default=[])
+# Where local.py keeps the sandbox's generated credentials (git-ignored, mode 0600).
+MDI_SANDBOX_CREDENTIALS_FILE = Path(
+    env(
+        "MDI_SANDBOX_CREDENTIALS_FILE",
+        default=str(BASE_DIR / "var" / "mdi-sandbox-credentials.json"),
+    )
 )
 # Where the sandbox posts its webhooks: our own endpoint.
 MDI_SANDBOX_WEBHOOK_URL = env("MDI_SANDBOX_WEBHOOK_URL", default=f"{SITE_URL}/webhooks/mdi/")

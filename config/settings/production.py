@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import INSTALLED_APPS, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -35,6 +35,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 
 # The sandbox must never answer for MDI in production, whatever the environment says.
 MDI_SANDBOX_ENABLED = False
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "mdi_sandbox"]
 MDI_API_BASE_URL = env("MDI_API_BASE_URL")
 MDI_CLIENT_ID = env("MDI_CLIENT_ID")
 MDI_CLIENT_SECRET = env("MDI_CLIENT_SECRET")

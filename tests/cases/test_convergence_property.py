@@ -8,12 +8,10 @@ from hypothesis import strategies as st
 from cases.models import Notification, Prescription
 from payments.models import PaymentEffect
 from tests.cases.factories import CaseFactory
-from tests.webhooks.helpers import mdi_body
+from tests.webhooks.helpers import AUTHORIZATION as AUTH
+from tests.webhooks.helpers import SECRET, mdi_body
 from webhooks.providers import mdi_sign
 from webhooks.services import webhook_event_process, webhook_receive_mdi
-
-SECRET = "sandbox-webhook-secret"
-AUTH = "Bearer sandbox-webhook-authorization"
 
 # (event type, MDI timestamp, extra fields): the lives a case really has (reference §8, §9).
 APPROVED_LIFE = [

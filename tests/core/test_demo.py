@@ -17,7 +17,12 @@ def test_seed_demo_creates_staff_with_roles_and_prints_working_passwords(setting
         for line in out.getvalue().splitlines()
         if "@example.com" in line
     }
-    assert set(lines) == {"admin@example.com", "advisor@example.com", "support@example.com"}
+    assert set(lines) == {
+        "admin@example.com",
+        "advisor@example.com",
+        "support@example.com",
+        "clinician@example.com",  # the sandbox clinician (mdi_sandbox/demo.py)
+    }
     advisor = User.objects.get(email="advisor@example.com")
     assert advisor.check_password(lines["advisor@example.com"])
     assert list(advisor.groups.values_list("name", flat=True)) == ["Medical advisors"]
@@ -28,3 +33,26 @@ def test_seed_demo_refuses_to_run_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError):
         call_command("seed_demo", stdout=io.StringIO())
+
+
+def test_seed_demo_says_where_the_sandbox_credentials_live(settings):
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert settings.MDI_CLIENT_ID in out.getvalue()
+    assert str(settings.MDI_SANDBOX_CREDENTIALS_FILE) in out.getvalue()
+
+
+def test_seed_demo_gives_an_old_readable_demo_offering_its_uuid(settings):
+    from cases.demo import DEMO_OFFERING_ID
+    from cases.models import Offering
+
+    settings.DEBUG = True
+    Offering.objects.create(
+        name="Old",
+        questionnaire_slug="hair-loss",
+        mdi_offering_id="sandbox-offering-finasteride-1mg",
+    )
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    assert list(Offering.objects.values_list("mdi_offering_id", flat=True)) == [DEMO_OFFERING_ID]

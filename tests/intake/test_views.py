@@ -232,3 +232,14 @@ def test_pages_carry_no_protected_data_in_urls(intake_client):
 
     for href in re.findall(r'href="([^"]+)"', review):
         assert "?" not in href or href.startswith("/static/")
+
+
+@pytest.mark.parametrize("sandbox", [True, False])
+def test_sandbox_wording_only_appears_on_the_sandbox(intake_client, settings, sandbox):
+    settings.MDI_SANDBOX_ENABLED = sandbox
+    _walk_to_review(intake_client)
+    done = intake_client.post(reverse("intake:review", args=[_response().public_id]))
+    page = intake_client.get(done.url).content.decode()
+    assert "Submit to a clinician" in page
+    assert ("runs on a sandbox" in page) is sandbox
+    assert ("Sandbox mode" in page) is sandbox

@@ -18,7 +18,6 @@ from cases.services.submission import case_submit
 from mdi_sandbox import services as sandbox
 from mdi_sandbox.models import SandboxCase, SandboxWebhook
 from payments.models import PaymentEffect
-from tests.accounts.factories import StaffUserFactory
 from webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -37,12 +36,6 @@ def in_process(settings, monkeypatch):
     # Like Django's test client: a finished in-process request must not close the test's own
     # connection (it holds the test transaction; on PostgreSQL closing it loses everything).
     monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", lambda: None)
-    return client
-
-
-@pytest.fixture
-def staff(client):
-    client.force_login(StaffUserFactory())
     return client
 
 
@@ -228,12 +221,6 @@ def test_the_api_refuses_a_missing_or_wrong_token(client):
         content_type="application/json",
     )
     assert bad.status_code == 401
-
-
-def test_the_console_is_for_staff_only(client, user):
-    client.force_login(user)
-    response = client.get(reverse("mdi_sandbox:console"))
-    assert response.status_code == 302 and "/staff/login/" in response.url
 
 
 def test_production_never_mounts_the_sandbox():

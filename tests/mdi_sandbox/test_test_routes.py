@@ -4,28 +4,11 @@ import json
 
 import pytest
 import respx
-from django.conf import settings as django_settings
 
 from mdi_sandbox.models import SandboxCase, SandboxPatient
 
 pytestmark = pytest.mark.django_db
 PARTNER = "/mdi-sandbox/api/v1/partner"
-
-
-@pytest.fixture
-def auth(client) -> dict[str, str]:
-    response = client.post(
-        f"{PARTNER}/auth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": django_settings.MDI_CLIENT_ID,
-            "client_secret": django_settings.MDI_CLIENT_SECRET,
-            "scope": "*",
-        },
-        content_type="application/json",
-    )
-    assert response.status_code == 200
-    return {"HTTP_AUTHORIZATION": f"Bearer {response.json()['access_token']}"}
 
 
 @pytest.fixture

@@ -3,12 +3,14 @@
 import json
 from typing import Any
 
+from django.conf import settings
 from django.test import Client
 
 from webhooks.providers import mdi_sign
 
-SECRET = "sandbox-webhook-secret"
-AUTHORIZATION = "Bearer sandbox-webhook-authorization"
+# The test run's own credentials (config/settings/test.py makes fresh ones every run).
+SECRET = settings.MDI_WEBHOOK_SECRET[0]
+AUTHORIZATION = settings.MDI_WEBHOOK_AUTHORIZATION[0]
 
 
 def php_json(payload: dict[str, Any]) -> bytes:
