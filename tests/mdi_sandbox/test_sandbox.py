@@ -12,12 +12,13 @@ from django.db import connection
 from django.urls import reverse
 
 from cases import mdi_client
-from cases.mdi_client import MdiClient, MdiPatientEmailTaken, MdiRequestError
-from cases.models import CaseStatus, Offering, PrescriptionStatus, SubmissionStatus
+from cases.mdi_client import MdiClient, MdiPatientConflict, MdiRequestError
+from cases.models import CaseStatus, PrescriptionStatus, SubmissionStatus
 from cases.services.submission import case_submit
 from mdi_sandbox import services as sandbox
 from mdi_sandbox.models import SandboxCase, SandboxWebhook
 from payments.models import PaymentEffect
+from tests.cases.conftest import DEMO_OFFERING_ID
 from webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -50,9 +51,6 @@ def test_a_submitted_case_travels_the_whole_loop_driven_from_the_console(
     completed, in_process, staff, django_capture_on_commit_callbacks
 ):
     patient, response = completed
-    Offering.objects.create(
-        name="Finasteride 1 mg", mdi_offering_id="off-1", questionnaire_slug="hair-loss"
-    )
     with django_capture_on_commit_callbacks(execute=True):
         case = case_submit(patient=patient, response=response)
     case.refresh_from_db()
@@ -62,8 +60,9 @@ def test_a_submitted_case_travels_the_whole_loop_driven_from_the_console(
         sandbox_case.case_id,
     )
     assert sandbox_case.metadata == str(case.public_id)
-    assert sandbox_case.payload["case_offerings"] == [{"offering_id": "off-1"}]
-    assert len(sandbox_case.file_ids) == 2
+    assert sandbox_case.payload["case_offerings"] == [{"offering_id": DEMO_OFFERING_ID}]
+    assert len(sandbox_case.file_ids) == 1  # the scalp photo; the photo ID is on the patient
+    assert sandbox_case.patient.driver_license.type == "driver-license"
     assert SandboxWebhook.objects.get().response_status == 200  # case_created, verified by us
 
     steps = [
@@ -182,18 +181,21 @@ VALID_PATIENT = {
 )
 def test_the_partner_api_validates_patients_like_mdi(in_process, change, message):
     with pytest.raises(MdiRequestError, match=message) as excinfo:
-        in_process.patient_create(payload={**VALID_PATIENT, **change})
+        in_process.patient_ensure(payload={**VALID_PATIENT, **change})
     assert excinfo.value.status == 422
 
 
 def test_the_partner_api_refuses_duplicates_empty_answers_and_unknown_file_types(in_process):
-    patient_id = in_process.patient_create(payload=VALID_PATIENT)
-    with pytest.raises(MdiPatientEmailTaken):
-        in_process.patient_create(payload=VALID_PATIENT)
+    patient_id, created = in_process.patient_ensure(payload=VALID_PATIENT)
+    assert created and in_process.patient_ensure(payload=VALID_PATIENT) == (patient_id, False)
+    # Someone else's record under the same email is never reused.
+    with pytest.raises(MdiPatientConflict):
+        in_process.patient_ensure(payload={**VALID_PATIENT, "first_name": "Eve"})
     with pytest.raises(MdiRequestError, match="answer is required"):
-        in_process.case_create(
+        in_process.case_ensure(
             payload={
                 "patient_id": patient_id,
+                "metadata": "m",
                 "case_questions": [{"question": "Q?", "answer": "", "type": "string"}],
             }
         )
