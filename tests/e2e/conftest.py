@@ -66,3 +66,10 @@ def screenshot() -> object:
         return path
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def fake_mdi() -> None:
+    """Browser tests use the real client against the embedded sandbox over real HTTP, not the
+    suite-wide fake MDI."""
+    return None

@@ -5,6 +5,7 @@ import io
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from PIL import Image
 
 from cases.models import Case, CaseStatus, PrescriptionStatus
@@ -36,6 +37,12 @@ def finished_intake(demo_version, demo_structure):
         Image.new("RGB", (40, 30), (90, 80, 70)).save(out, format="JPEG")
         return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
 
+    from cases.demo import DEMO_OFFERING_ID
+    from cases.models import Offering
+
+    Offering.objects.create(
+        name="Finasteride 1 mg", mdi_offering_id=DEMO_OFFERING_ID, questionnaire_slug="hair-loss"
+    )
     patient = PatientFactory(identified=True)
     identity_document_upload(patient=patient, uploaded=jpeg("id.jpg"))
     response = _answer_all(patient, demo_version, demo_structure, lambda: jpeg("scalp.jpg"))
@@ -65,6 +72,7 @@ def test_submit_and_drive_the_case_through_every_console_button(
     screenshot(patient_page, "20-case-sent")
 
     staff_user = StaffUserFactory(email="clinician-console@example.com")
+    staff_user.user_permissions.add(Permission.objects.get(codename="act_as_clinician"))
     staff_page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     staff_page.device_name = "desktop"
     _sign_in(staff_page, f"{live_mdi.url}/staff/login/", staff_user.email)

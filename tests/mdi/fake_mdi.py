@@ -14,7 +14,6 @@ Faults are queued per operation and used up one request at a time:
   test calls `fake.land_late()` (after our reconciliation looked and found nothing).
 """
 
-import itertools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -49,7 +48,6 @@ class FakeMdi:
         self.requests: list[str] = []  # "POST /v1/partner/cases" ... in the order received
         self.faults: dict[str, list[str]] = {}
         self.late: list[tuple[str, dict[str, Any]]] = []
-        self._seq = itertools.count(1)
         self.transport = httpx.MockTransport(self._handle)
 
     # --- test controls -----------------------------------------------------------------------
@@ -156,8 +154,9 @@ class FakeMdi:
             return {"type": file_type, "size": len(request.content)}
         return json.loads(request.content or b"{}")
 
-    def _new_id(self) -> str:
-        return str(uuid.UUID(int=next(self._seq)))
+    @staticmethod
+    def _new_id() -> str:
+        return str(uuid.uuid4())
 
     def _perform(self, operation: str, body: dict[str, Any]) -> str:
         new_id = self._new_id()
