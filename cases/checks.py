@@ -6,21 +6,12 @@ Like Django's own database checks this runs only for the databases it is given (
 `check --database default`), so a plain `check` never needs a reachable database.
 """
 
-import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.db import DatabaseError, connections
-
-
-def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 @register(Tags.database)
@@ -43,7 +34,7 @@ def check_offerings_for_published_questionnaires(
 
 
 def _missing_offerings(alias: str) -> list[CheckMessage]:
-    from cases.models import Offering
+    from cases.models import Offering, is_mdi_offering_id
     from intake.models import Questionnaire, VersionStatus
 
     tables = set(connections[alias].introspection.table_names())
@@ -62,7 +53,7 @@ def _missing_offerings(alias: str) -> list[CheckMessage]:
             .filter(questionnaire_slug=slug, is_active=True)
             .values_list("mdi_offering_id", flat=True)
         )
-        if not any(is_uuid(offering_id) for offering_id in offering_ids):
+        if not any(is_mdi_offering_id(offering_id) for offering_id in offering_ids):
             errors.append(
                 Error(
                     f"The published questionnaire {slug!r} has no active offering with a valid "

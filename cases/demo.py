@@ -2,8 +2,7 @@
 
 from typing import TextIO
 
-from cases.checks import is_uuid
-from cases.models import Offering
+from cases.models import Offering, is_mdi_offering_id
 
 # MDI offering ids are UUIDs (cases.checks refuses anything else once the sandbox is off), so
 # the demo uses one too: fixed, so every laptop's demo data matches.
@@ -20,7 +19,7 @@ def seed(*, stdout: TextIO) -> None:
     )
     if created:
         stdout.write("Created the sandbox offering for the hair-loss questionnaire.")
-    elif not is_uuid(offering.mdi_offering_id):
+    elif not is_mdi_offering_id(offering.mdi_offering_id):
         # Older demo data used a readable id that no real MDI would accept.
         offering.mdi_offering_id = DEMO_OFFERING_ID
         offering.save(update_fields=["mdi_offering_id"])

@@ -79,6 +79,11 @@ UUID_VALIDATOR = RegexValidator(
 )
 
 
+def is_mdi_offering_id(value: str) -> bool:
+    """The one test of an offering id, shared by the model, the send gate and the check."""
+    return bool(UUID_VALIDATOR.regex.match(str(value)))
+
+
 class CancelledBy(models.TextChoices):
     """Who MDI says cancelled a case (its status history's `user_type`)."""
 

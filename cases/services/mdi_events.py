@@ -72,8 +72,6 @@ def _case_for_event(event: WebhookEvent) -> Case | DuplicateMdiCase:
     already linked to another MDI case makes this one a duplicate. Unknown -> later.
     """
     mdi_case_id = event.external_id
-    if not mdi_case_id:
-        raise EventNotReady("the event names no MDI case")
     cases = Case.objects.select_for_update()
     if case := cases.filter(mdi_case_id=mdi_case_id).first():
         return case
@@ -293,6 +291,8 @@ def case_apply_mdi_event(*, event: WebhookEvent) -> str:
     the case row locked. A stale event goes on the timeline as ignored and changes nothing;
     one naming a duplicate MDI case goes on it as such. Safe to call again for the same event:
     effects are keyed on what they mean."""
+    if not event.external_id:  # nothing to match it by, now or later: support sees it
+        return "no_mdi_case_id"
     subject = _case_for_event(event)
     if isinstance(subject, DuplicateMdiCase):
         return _record_duplicate_event(subject, event)

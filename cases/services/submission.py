@@ -20,11 +20,11 @@ from django_fsm import can_proceed
 
 from cases.mdi_client import MdiCaseLink, MdiClient
 from cases.models import (
-    UUID_VALIDATOR,
     Case,
     DuplicateMdiCase,
     Offering,
     SubmissionStatus,
+    is_mdi_offering_id,
 )
 from cases.payloads import mdi_case_payload, mdi_case_questions, mdi_patient_payload
 from core.exceptions import DomainError, PermanentError, TransientError
@@ -64,7 +64,7 @@ def case_offering_ids(*, case: Case) -> list[str]:
     ids = Offering.objects.filter(is_active=True, questionnaire_slug=slug).values_list(
         "mdi_offering_id", flat=True
     )
-    return [offering_id for offering_id in ids if UUID_VALIDATOR.regex.match(offering_id)]
+    return [offering_id for offering_id in ids if is_mdi_offering_id(offering_id)]
 
 
 def case_ready_to_send(*, case: Case) -> None:

@@ -183,3 +183,11 @@ def test_an_outage_while_asking_who_cancelled_retries_instead_of_guessing(case, 
     webhook_event_process(event_id=event.pk)
     case.refresh_from_db()
     assert case.status == CaseStatus.DECLINED
+
+
+def test_a_case_event_without_a_case_id_is_kept_for_support_and_moves_nothing(case, deliver):
+    deliver("case_approved", metadata=str(case.public_id), timestamp=100)
+    case.refresh_from_db()
+    event = WebhookEvent.objects.get()
+    assert case.status == CaseStatus.SUBMITTED
+    assert (event.status, event.outcome_note) == (EventStatus.IGNORED, "no_mdi_case_id")
