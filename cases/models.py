@@ -103,6 +103,11 @@ class Offering(models.Model):
     questionnaire_slug = models.SlugField(
         max_length=80, help_text="The intake this offering belongs to."
     )
+    # What the patient is asked to authorize at checkout, captured only on approval.
+    price_minor = models.PositiveIntegerField(
+        "price (minor units)", default=0, help_text="In cents: 4900 is $49.00."
+    )
+    currency = models.CharField(max_length=3, default="usd")
     is_active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
@@ -119,6 +124,10 @@ class Case(FSMModelMixin, TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="case",
+    )
+    # The checkout that authorized this visit's card (payments knows nothing of cases).
+    payment = models.OneToOneField(
+        "payments.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     submission_status = FSMField(
         choices=SubmissionStatus.choices, default=SubmissionStatus.PENDING, protected=True

@@ -10,7 +10,7 @@ from patients.models import Patient
 def case_get_for_patient(*, patient: Patient, case_id: str) -> Case:
     """The one way a view gets a Case: another patient's case is a 404, never a 403."""
     return get_object_or_404(
-        Case.objects.select_related("prescription"), public_id=case_id, patient=patient
+        Case.objects.select_related("prescription", "payment"), public_id=case_id, patient=patient
     )
 
 

@@ -5,6 +5,7 @@ from cases import views
 app_name = "cases"
 
 urlpatterns = [
-    path("submit/<uuid:response_id>/", views.submit, name="submit"),
+    path("checkout/<uuid:response_id>/", views.checkout, name="checkout"),
+    path("checkout/<uuid:response_id>/return/", views.checkout_return, name="checkout_return"),
     path("<uuid:case_id>/", views.detail, name="detail"),
 ]

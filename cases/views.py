@@ -2,25 +2,74 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from cases.selectors import case_get_for_patient, case_timeline_for_patient
-from cases.services.submission import CaseNotReady, case_submit
+from cases.services.checkout import case_checkout_complete, case_checkout_price, case_checkout_start
+from cases.services.submission import CaseNotReady
+from core.exceptions import DomainError
 from intake.selectors import questionnaire_response_get_for_patient
 from patients.services import patient_get_or_create
+from payments.selectors import payment_for_intake
 
 
 @login_required
-@require_POST
-def submit(request: HttpRequest, response_id: str) -> HttpResponse:
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest, response_id: str) -> HttpResponse:
+    """The price, what happens next, and the way to the processor's card page."""
+    patient = patient_get_or_create(user=request.user)
+    response = questionnaire_response_get_for_patient(patient=patient, response_id=response_id)
+    if hasattr(response, "case"):
+        return redirect("cases:detail", response.case.public_id)
+    if request.method == "POST":
+        return_url = request.build_absolute_uri(
+            reverse("cases:checkout_return", args=[response_id])
+        )
+        cancel_url = request.build_absolute_uri(reverse("cases:checkout", args=[response_id]))
+        try:
+            session = case_checkout_start(
+                patient=patient, response=response, success_url=return_url, cancel_url=cancel_url
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            return redirect("cases:checkout", response_id)
+        if session is None:  # already authorized (a second tab): finish on our side
+            payment = payment_for_intake(response=response)
+            return redirect(f"{return_url}?session_id={payment.checkout_session_id}")
+        return redirect(session.url)
+    try:
+        price = case_checkout_price(response=response)
+    except CaseNotReady as exc:
+        price = None
+        messages.error(request, str(exc))
+    context = {
+        "response": response,
+        "price": price,
+        "payment": payment_for_intake(response=response),
+    }
+    return render(request, "cases/case_checkout.html", context)
+
+
+@login_required
+def checkout_return(request: HttpRequest, response_id: str) -> HttpResponse:
+    """Back from the processor. Its redirect proves nothing: the outcome is asked of it."""
     patient = patient_get_or_create(user=request.user)
     response = questionnaire_response_get_for_patient(patient=patient, response_id=response_id)
     try:
-        case = case_submit(patient=patient, response=response)
-    except CaseNotReady as exc:
-        messages.error(request, f"We can't send this to a clinician yet: {exc}")
-        return redirect("patients:start")
-    return redirect("cases:detail", case.public_id)
+        payment, case = case_checkout_complete(
+            session_id=request.GET.get("session_id", ""), response=response
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("cases:checkout", response_id)
+    if case is not None:
+        return redirect("cases:detail", case.public_id)
+    if payment.failure_reason:
+        messages.error(request, f"{payment.failure_reason} Nothing was charged; please try again.")
+    else:
+        messages.info(request, "Your payment isn't finished yet. You can continue below.")
+    return redirect("cases:checkout", response_id)
 
 
 @login_required
@@ -31,6 +80,7 @@ def detail(request: HttpRequest, case_id: str) -> HttpResponse:
     context = {
         "case": case,
         "prescription": prescription,
+        "payment": case.payment,
         "timeline": case_timeline_for_patient(case=case),
     }
     return render(request, "cases/case_detail.html", context)

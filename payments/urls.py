@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from payments import views
 
 app_name = "payments"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("sandbox/checkout/<str:session_id>/", views.sandbox_checkout, name="sandbox_checkout"),
+]

@@ -37,8 +37,7 @@ from cases.models import (
     TimelineOutcome,
 )
 from cases.services.submission import case_duplicate_record
-from payments.models import PaymentEffectKind
-from payments.services import payment_effect_request
+from payments.services import payment_capture_request, payment_release_request
 from webhooks.models import WebhookEvent
 from webhooks.registry import EventNotReady
 
@@ -176,15 +175,18 @@ def _apply_case_status(case: Case, event: WebhookEvent, target: str) -> str:
 
 def _after_case_transition(case: Case, event: WebhookEvent, before: str) -> None:
     """Effects keyed on meaning: reaching approval (directly or by skipping to prescription
-    sent) asks for one capture; a decline asks for one release; each announced once."""
+    sent) asks for one capture; ending otherwise asks for one release (or, after a capture,
+    one refund); each announced once."""
     reached = CASE_PHASE.get(case.status, -1)
     if case.status in CASE_TERMINAL:
         # The payment is released however the visit ended; the message says how it ended.
-        payment_effect_request(case=case, kind=PaymentEffectKind.RELEASE)
+        if case.payment_id:
+            payment_release_request(payment=case.payment)
         _notify(case, f"case:{case.pk}:{case.status}", case.status)
         return
     if reached >= CASE_PHASE[CaseStatus.APPROVED]:
-        payment_effect_request(case=case, kind=PaymentEffectKind.CAPTURE)
+        if case.payment_id:
+            payment_capture_request(payment=case.payment)
         _notify(case, f"case:{case.pk}:approved", CaseStatus.APPROVED)
     if case.status == CaseStatus.PRESCRIPTION_SENT:
         _notify(case, f"case:{case.pk}:prescription_sent", CaseStatus.PRESCRIPTION_SENT)

@@ -40,6 +40,7 @@ from patients.selectors import (
     patient_next_step,
 )
 from patients.services import identity_document_link_mdi_file, patient_link_mdi
+from payments.models import Payment, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +69,16 @@ def case_offering_ids(*, case: Case) -> list[str]:
 
 
 def case_ready_to_send(*, case: Case) -> None:
-    """The one gate before anything reaches MDI. Raises CaseNotReady with the reason.
+    """The one gate before anything reaches MDI. Raises CaseNotReady with the reason."""
+    case_ready_for_checkout(case=case)
+    # Payment clears before a case exists, and before anything reaches MDI.
+    if case.payment is None or case.payment.status != PaymentStatus.AUTHORIZED:
+        raise CaseNotReady("The payment is not authorized.")
 
-    The payments issue adds its condition here: "and the payment is authorized".
+
+def case_ready_for_checkout(*, case: Case) -> None:
+    """Everything but the payment: checked before the card is authorized, so nobody pays
+    for a visit that could not be sent. Raises CaseNotReady with the reason.
     """
     response = case.intake_response
     if response is None or response.status != ResponseStatus.COMPLETED:
@@ -102,7 +110,8 @@ def case_submit(*, patient: Patient, response: QuestionnaireResponse) -> Case:
     existing = Case.objects.filter(intake_response=response).first()
     if existing is not None:
         return existing
-    case = Case(patient=patient, intake_response=response)
+    payment = Payment.objects.filter(intake_response=response).first()
+    case = Case(patient=patient, intake_response=response, payment=payment)
     case_ready_to_send(case=case)
     case.save()
     # A lambda, not functools.partial: Django logs a failing robust callback by __qualname__.

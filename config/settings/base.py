@@ -222,6 +222,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "webhook-events-sweep": {"task": "webhooks.tasks.webhook_events_sweep_task", "schedule": 60.0},
     # Submissions a crash or a lost task left pending or sending, and duplicates to cancel.
     "case-submissions-sweep": {"task": "cases.tasks.case_submissions_sweep_task", "schedule": 60.0},
+    # Lapsing card holds (flag, then release) and captures or releases a lost task left undone.
+    "payments-sweep": {"task": "payments.tasks.payments_sweep_task", "schedule": 300.0},
 }
 
 # --- MD Integrations ------------------------------------------------------------------------
@@ -248,6 +250,9 @@ MDI_SANDBOX_WEBHOOK_URL = env("MDI_SANDBOX_WEBHOOK_URL", default=f"{SITE_URL}/we
 PAYMENTS_GATEWAY = env("PAYMENTS_GATEWAY", default="sandbox")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# An uncaptured card hold lapses after about 7 days; support is warned this long before.
+PAYMENT_HOLD_DAYS = env.int("PAYMENT_HOLD_DAYS", default=7)
+PAYMENT_HOLD_WARNING_HOURS = env.int("PAYMENT_HOLD_WARNING_HOURS", default=24)
 
 # --- Logging --------------------------------------------------------------------------------
 # Log lines carry ids, never names, answers or bodies: logs are not a PHI store.

@@ -10,6 +10,7 @@ from intake.services import questionnaire_response_complete
 from patients.services import identity_document_upload
 from tests.intake.test_validation import _answer_all
 from tests.patients.factories import PatientFactory
+from tests.payments.factories import sandbox_paid
 
 
 def _jpeg(name: str) -> SimpleUploadedFile:
@@ -26,10 +27,12 @@ def completed(demo_version, demo_structure):
     Offering.objects.get_or_create(
         questionnaire_slug="hair-loss",
         mdi_offering_id=DEMO_OFFERING_ID,
-        defaults={"name": "Finasteride 1 mg"},
+        defaults={"name": "Finasteride 1 mg", "price_minor": 4900},
     )
     patient = PatientFactory(identified=True)
     identity_document_upload(patient=patient, uploaded=_jpeg("license.jpg"))
     response = _answer_all(patient, demo_version, demo_structure, lambda: _jpeg("scalp.jpg"))
     assert questionnaire_response_complete(response=response, structure=demo_structure).is_valid
-    return patient, QuestionnaireResponse.objects.get(pk=response.pk)
+    response = QuestionnaireResponse.objects.get(pk=response.pk)
+    sandbox_paid(patient=patient, response=response)
+    return patient, response

@@ -10,6 +10,10 @@ class CaseFactory(DjangoModelFactory):
         model = Case
 
     patient = factory.SubFactory(PatientFactory)
+    payment = factory.SubFactory(
+        "tests.payments.factories.PaymentFactory",
+        intake_response__patient=factory.SelfAttribute("...patient"),
+    )
     mdi_case_id = factory.Sequence(lambda n: f"mdi-case-{n}")
 
     class Params:  # the constructor may set a protected state; later code may not

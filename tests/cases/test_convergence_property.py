@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cases.models import Notification, Prescription
-from payments.models import PaymentEffect
 from tests.cases.factories import CaseFactory
+from tests.payments.factories import requested_payment_moves
 from tests.webhooks.helpers import AUTHORIZATION as AUTH
 from tests.webhooks.helpers import SECRET, mdi_body
 from webhooks.providers import mdi_sign
@@ -73,7 +73,7 @@ def _outcome(case) -> dict:
         "case": case.status,
         "prescription": prescription.status if prescription else None,
         "tracking": prescription.tracking_number if prescription else None,
-        "effects": sorted(PaymentEffect.objects.filter(case=case).values_list("kind", flat=True)),
+        "effects": requested_payment_moves(case.payment),
         "forward_notifications": sorted(k.split(":", 2)[-1] for k in keys if "more_info" not in k),
         "duplicate_notifications": len(keys) - len(set(keys)),
     }

@@ -1,5 +1,5 @@
-"""Every state-changing patient POST is idempotent: a second click (or two at once) lands on
-the same result page, never a 500 and never a second case."""
+"""Every state-changing patient request is idempotent: a second click (or two at once) lands
+on the same result page, never a 500, never a second hold and never a second case."""
 
 import threading
 
@@ -24,7 +24,10 @@ def at_review(client, demo_version):
     from patients.services import identity_document_upload
 
     Offering.objects.create(
-        name="Finasteride", mdi_offering_id=DEMO_OFFERING_ID, questionnaire_slug="hair-loss"
+        name="Finasteride",
+        mdi_offering_id=DEMO_OFFERING_ID,
+        questionnaire_slug="hair-loss",
+        price_minor=4900,
     )
     patient = PatientFactory(identified=True)
     identity_document_upload(patient=patient, uploaded=_jpeg("license.jpg"))
@@ -62,58 +65,86 @@ def test_finish_racing_a_first_click_that_already_finished_is_not_a_500(at_revie
     )
 
 
-def test_submit_clicked_twice_gives_one_case_and_the_same_page(
+def test_checkout_clicked_twice_opens_one_checkout_and_returning_twice_makes_one_case(
     at_review, django_capture_on_commit_callbacks
 ):
+    from payments.models import Payment, SandboxCheckout
+    from payments.sandbox import sandbox_checkout_pay
+
     client, response = at_review
     client.post(reverse("intake:review", args=[response.public_id]))
-    url = reverse("cases:submit", args=[response.public_id])
+    url = reverse("cases:checkout", args=[response.public_id])
+    first, second = client.post(url), client.post(url)
+    assert first.status_code == second.status_code == 302
+    assert first.url == second.url  # the same hosted page, not a second hold
+    assert (Payment.objects.count(), SandboxCheckout.objects.count()) == (1, 1)
+    session_id = SandboxCheckout.objects.get().session_id
+    sandbox_checkout_pay(session_id=session_id, card_number="4242424242424242")
+    back = reverse("cases:checkout_return", args=[response.public_id])
     with django_capture_on_commit_callbacks(execute=False):
-        first, second = client.post(url), client.post(url)
+        one = client.get(back, {"session_id": session_id})
+        two = client.get(back, {"session_id": session_id})
     case = Case.objects.get()
-    assert first.url == second.url == reverse("cases:detail", args=[case.public_id])
+    assert one.url == two.url == reverse("cases:detail", args=[case.public_id])
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_submits_at_the_same_moment_make_one_case(demo_version, demo_structure, monkeypatch):
-    """Two requests on two connections: the intake row lock makes the second wait and then
-    find the first one's case. Both answer with a redirect to it."""
+def test_two_checkouts_and_two_returns_at_the_same_moment_make_one_hold_and_one_case(
+    demo_version, demo_structure, monkeypatch
+):
+    """Two requests on two connections each time: the row locks make the second wait and
+    then find what the first made. Both answer with the same redirect."""
     from cases.services import submission
+    from intake.services import questionnaire_response_complete
     from patients.services import identity_document_upload
+    from payments.models import Payment, SandboxCheckout
+    from payments.sandbox import sandbox_checkout_pay
 
     monkeypatch.setattr(submission, "_enqueue_send", lambda case_id: None)
+    Offering.objects.create(
+        name="Finasteride",
+        mdi_offering_id=DEMO_OFFERING_ID,
+        questionnaire_slug="hair-loss",
+        price_minor=4900,
+    )
     patient = PatientFactory(identified=True)
     identity_document_upload(patient=patient, uploaded=_jpeg("license.jpg"))
     response = _answer_all(patient, demo_version, demo_structure, lambda: _jpeg("scalp.jpg"))
-    from intake.services import questionnaire_response_complete
-
     questionnaire_response_complete(response=response, structure=demo_structure)
     assert QuestionnaireResponse.objects.get().status == ResponseStatus.COMPLETED
-    from cases.models import Offering
-    from tests.cases.conftest import DEMO_OFFERING_ID
 
-    Offering.objects.create(
-        name="Finasteride", mdi_offering_id=DEMO_OFFERING_ID, questionnaire_slug="hair-loss"
+    def twice(method: str, url: str, data: dict | None = None) -> list[tuple[int, str]]:
+        barrier = threading.Barrier(2)
+        answers: list[tuple[int, str]] = []
+
+        def click() -> None:
+            browser = Client()
+            browser.force_login(patient.user)
+            try:
+                barrier.wait()
+                answer = getattr(browser, method)(url, data or {})
+                answers.append((answer.status_code, answer.url))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=click) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return answers
+
+    opened = twice("post", reverse("cases:checkout", args=[response.public_id]))
+    assert opened[0] == opened[1] and opened[0][0] == 302
+    assert (Payment.objects.count(), SandboxCheckout.objects.count()) == (1, 1)
+    session_id = SandboxCheckout.objects.get().session_id
+    sandbox_checkout_pay(session_id=session_id, card_number="4242424242424242")
+    back = twice(
+        "get",
+        reverse("cases:checkout_return", args=[response.public_id]),
+        {"session_id": session_id},
     )
-    barrier = threading.Barrier(2)
-    answers: list[tuple[int, str]] = []
-
-    def click() -> None:
-        browser = Client()
-        browser.force_login(patient.user)
-        try:
-            barrier.wait()
-            answer = browser.post(reverse("cases:submit", args=[response.public_id]))
-            answers.append((answer.status_code, answer.url))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
     case = Case.objects.get()
     expected = (302, reverse("cases:detail", args=[case.public_id]))
-    assert answers == [expected, expected]
+    assert back == [expected, expected]

@@ -10,8 +10,8 @@ from cases.models import (
     PrescriptionStatus,
     TimelineOutcome,
 )
-from payments.models import PaymentEffect, PaymentEffectKind
 from tests.cases.factories import CaseFactory
+from tests.payments.factories import requested_payment_moves
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_the_happy_path_in_order(case, deliver):
         deliver(event_type, case, timestamp=100 + t)
     assert _status(case) == CaseStatus.PRESCRIPTION_SENT
     assert case.prescription.status == PrescriptionStatus.WRITTEN
-    assert list(PaymentEffect.objects.values_list("kind", flat=True)) == [PaymentEffectKind.CAPTURE]
+    assert requested_payment_moves(case.payment) == ["capture"]
     assert set(Notification.objects.values_list("kind", flat=True)) == {
         "approved",
         "prescription_sent",
@@ -75,7 +75,7 @@ def test_the_same_approval_resent_with_a_new_timestamp_charges_and_notifies_once
     deliver("case_approved", case, timestamp=200)
     deliver("case_approved", case, timestamp=203)  # the clinician clicked twice
     deliver("case_processing", case, timestamp=206)
-    assert PaymentEffect.objects.filter(kind=PaymentEffectKind.CAPTURE).count() == 1
+    assert requested_payment_moves(case.payment) == ["capture"]
     assert Notification.objects.filter(kind="approved").count() == 1
     assert CaseTimelineEntry.objects.filter(outcome=TimelineOutcome.DUPLICATE).count() == 2
 
@@ -90,14 +90,14 @@ def test_a_decline_keeps_its_reason_releases_once_and_is_final(case, deliver, fa
         CaseStatus.DECLINED,
         "Not a candidate for finasteride",
     )
-    assert list(PaymentEffect.objects.values_list("kind", flat=True)) == [PaymentEffectKind.RELEASE]
+    assert requested_payment_moves(case.payment) == ["release"]
     assert Notification.objects.filter(kind="declined").count() == 1
 
 
 def test_skipping_straight_to_prescription_sent_still_counts_as_approval(case, deliver):
     deliver("case_completed", case, timestamp=400)
     assert _status(case) == CaseStatus.PRESCRIPTION_SENT
-    assert PaymentEffect.objects.get().kind == PaymentEffectKind.CAPTURE
+    assert requested_payment_moves(case.payment) == ["capture"]
     assert set(Notification.objects.values_list("kind", flat=True)) == {
         "approved",
         "prescription_sent",

@@ -16,6 +16,7 @@ from tests.cases.conftest import DEMO_OFFERING_ID, _jpeg
 from tests.intake.test_validation import _answer_all
 from tests.mdi.fake_mdi import ACTING_FAULTS, NOT_ACTING_FAULTS, FakeMdi, client_for
 from tests.patients.factories import PatientFactory
+from tests.payments.factories import sandbox_paid
 
 FAULTS = st.sampled_from(sorted(ACTING_FAULTS | NOT_ACTING_FAULTS))
 CREATES = ("patient_create", "file_upload", "case_create")
@@ -28,7 +29,9 @@ def _submitted_case(demo_version, demo_structure) -> Case:
     identity_document_upload(patient=patient, uploaded=_jpeg("license.jpg"))
     response = _answer_all(patient, demo_version, demo_structure, lambda: _jpeg("scalp.jpg"))
     questionnaire_response_complete(response=response, structure=demo_structure)
-    return case_submit(patient=patient, response=QuestionnaireResponse.objects.get(pk=response.pk))
+    response = QuestionnaireResponse.objects.get(pk=response.pk)
+    sandbox_paid(patient=patient, response=response)
+    return case_submit(patient=patient, response=response)
 
 
 @pytest.mark.django_db
@@ -42,7 +45,9 @@ def test_any_faults_on_the_creates_leave_one_patient_and_one_case(
     demo_version, demo_structure, django_capture_on_commit_callbacks, faults
 ):
     Offering.objects.get_or_create(
-        questionnaire_slug="hair-loss", mdi_offering_id=DEMO_OFFERING_ID, defaults={"name": "F"}
+        questionnaire_slug="hair-loss",
+        mdi_offering_id=DEMO_OFFERING_ID,
+        defaults={"name": "F", "price_minor": 4900},
     )
     with django_capture_on_commit_callbacks(execute=False):
         case = _submitted_case(demo_version, demo_structure)

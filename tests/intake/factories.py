@@ -7,7 +7,9 @@ from intake.models import (
     Item,
     ItemType,
     Questionnaire,
+    QuestionnaireResponse,
     QuestionnaireVersion,
+    ResponseStatus,
 )
 from tests.patients.factories import PatientFactory  # noqa: F401 - re-exported for intake tests
 
@@ -58,3 +60,14 @@ class EnableWhenFactory(DjangoModelFactory):
 
     item = factory.SubFactory(ItemFactory)
     operator = "="
+
+
+class QuestionnaireResponseFactory(DjangoModelFactory):
+    """A completed response with no answers: enough for rows that refer to an intake."""
+
+    class Meta:
+        model = QuestionnaireResponse
+
+    patient = factory.SubFactory("tests.patients.factories.PatientFactory")
+    version = factory.SubFactory(QuestionnaireVersionFactory)
+    status = ResponseStatus.COMPLETED

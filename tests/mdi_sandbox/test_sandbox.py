@@ -17,7 +17,6 @@ from cases.models import CaseStatus, PrescriptionStatus, SubmissionStatus
 from cases.services.submission import case_submit
 from mdi_sandbox import services as sandbox
 from mdi_sandbox.models import SandboxCase, SandboxWebhook
-from payments.models import PaymentEffect
 from tests.cases.conftest import DEMO_OFFERING_ID
 from webhooks.models import WebhookDelivery
 
@@ -106,7 +105,8 @@ def test_a_submitted_case_travels_the_whole_loop_driven_from_the_console(
         CaseStatus.PRESCRIPTION_SENT,
         PrescriptionStatus.DELIVERED,
     )
-    assert PaymentEffect.objects.filter(case=case).count() == 1
+    case.payment.refresh_from_db()
+    assert case.payment.status == "captured"  # charged once, on approval
     assert SandboxWebhook.objects.filter(bad_signature=True).get().response_status == 401
     assert WebhookDelivery.objects.filter(outcome="unauthenticated").count() == 1
     assert not SandboxWebhook.objects.filter(is_held=True).exists()
@@ -133,7 +133,8 @@ def test_declining_through_mdis_test_route(
         CaseStatus.DECLINED,
         "Finasteride is not suitable with your history.",
     )
-    assert PaymentEffect.objects.get(case=case).kind == "release"
+    case.payment.refresh_from_db()
+    assert case.payment.status == "released"
 
 
 def test_sandbox_webhooks_are_byte_for_byte_verifiable_with_the_secret(

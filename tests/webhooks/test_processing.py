@@ -8,8 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from cases.models import CaseStatus, CaseTimelineEntry, Notification
-from payments.models import PaymentEffect
 from tests.cases.factories import CaseFactory
+from tests.payments.factories import requested_payment_moves
 from tests.webhooks.helpers import mdi_body, post_mdi
 from webhooks import registry
 from webhooks.models import EventStatus, WebhookEvent
@@ -32,7 +32,7 @@ def test_processing_twice_applies_once(case, deliver):
     case.refresh_from_db()
     assert case.status == CaseStatus.APPROVED
     assert CaseTimelineEntry.objects.count() == 1
-    assert PaymentEffect.objects.count() == 1
+    assert requested_payment_moves(case.payment) == ["capture"]
 
 
 def test_a_broker_outage_at_receive_time_loses_nothing(
@@ -151,7 +151,7 @@ def test_two_workers_racing_on_one_event_apply_it_once(client):
     WebhookEvent.objects.filter(pk=event.pk).update(status=EventStatus.RECEIVED, processed_at=None)
     CaseTimelineEntry.objects.all().delete()
     Notification.objects.all().delete()
-    PaymentEffect.objects.all().delete()
+    type(case.payment).objects.filter(pk=case.payment_id).update(capture_requested_at=None)
     type(case).objects.filter(pk=case.pk).update(status=CaseStatus.UNDER_REVIEW)
 
     barrier = threading.Barrier(2)
@@ -171,7 +171,7 @@ def test_two_workers_racing_on_one_event_apply_it_once(client):
         thread.join()
     assert sorted(results) == [EventStatus.PROCESSED, EventStatus.PROCESSED]
     assert CaseTimelineEntry.objects.filter(event=event).count() == 1
-    assert PaymentEffect.objects.filter(case=case).count() == 1
+    assert requested_payment_moves(case.payment) == ["capture"]
     assert Notification.objects.filter(case=case).count() == 1
 
 
