@@ -247,7 +247,8 @@ MDI_SANDBOX_WEBHOOK_URL = env("MDI_SANDBOX_WEBHOOK_URL", default=f"{SITE_URL}/we
 # --- Payments -------------------------------------------------------------------------------
 PAYMENTS_GATEWAY = env("PAYMENTS_GATEWAY", default="sandbox")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# A list, like MDI's, so a rolled signing secret can be added before the old one is removed.
+STRIPE_WEBHOOK_SECRET = env.list("STRIPE_WEBHOOK_SECRET", default=[])
 
 # --- Logging --------------------------------------------------------------------------------
 # Log lines carry ids, never names, answers or bodies: logs are not a PHI store.
