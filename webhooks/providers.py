@@ -1,10 +1,13 @@
-"""What each provider sends and how it authenticates (MDI: ../shared/reference/mdi-api.md §8)."""
+"""What each provider sends and how it authenticates (MDI: ../shared/reference/mdi-api.md §8;
+Stripe: its signed `Stripe-Signature` header, verified by Stripe's own SDK)."""
 
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
+
+import stripe
 
 # MDI's documented event types (§8.3) plus legacy and observed ones we act on.
 MDI_EVENT_TYPES = frozenset(
@@ -54,7 +57,22 @@ MDI_EVENT_TYPES = frozenset(
         "case_order_prescription_updated",
     }
 )
-KNOWN_EVENT_TYPES: dict[str, frozenset[str]] = {"mdi": MDI_EVENT_TYPES, "stripe": frozenset()}
+# The Stripe types the payments app may act on; the endpoint in Stripe's dashboard should send
+# only these, but anything else that arrives is stored and marked unhandled.
+STRIPE_EVENT_TYPES = frozenset(
+    {
+        "checkout.session.completed",
+        "checkout.session.expired",
+        "checkout.session.async_payment_failed",
+        "payment_intent.canceled",
+        "payment_intent.amount_capturable_updated",
+        "charge.refunded",
+    }
+)
+KNOWN_EVENT_TYPES: dict[str, frozenset[str]] = {
+    "mdi": MDI_EVENT_TYPES,
+    "stripe": STRIPE_EVENT_TYPES,
+}
 
 REDACTED_HEADERS = {"authorization", "signature", "cookie", "stripe-signature", "x-md-signature"}
 
@@ -135,4 +153,57 @@ def mdi_parse(*, body: bytes) -> ParsedEvent:
             (payload or {}).get("case_id") or (payload or {}).get("encounter_id") or ""
         )[:64],
         reference=str((payload or {}).get("metadata") or "")[:255],
+    )
+
+
+def stripe_verify(*, body: bytes, signature: str, secrets: list[str]) -> str:
+    """Returns "" when Stripe signed this body recently, else a short reason.
+
+    The SDK checks the HMAC over the raw bytes and refuses a timestamp older than its default
+    tolerance (300 s), which bounds replays. Each secret is tried so a rolled secret can be
+    added here before the old one is removed, refusing no delivery in between. A signed body
+    that is not a Stripe event object is refused too: Stripe never sends one.
+    """
+    if not signature:
+        return "signature-missing"
+    secrets = [secret.strip() for secret in secrets if secret.strip()]
+    if not secrets:
+        return "not-configured"
+    failure = "signature"
+    for secret in secrets:
+        try:
+            event = stripe.Webhook.construct_event(
+                payload=body, sig_header=signature, secret=secret
+            )
+        except stripe.SignatureVerificationError as exc:
+            # The SDK checks the signature before the age, so "stale" means the HMAC matched.
+            if "tolerance" in str(exc):
+                failure = "stale"
+            continue
+        except (ValueError, AttributeError):  # not UTF-8, not JSON, or JSON but not an object
+            return "malformed"
+        if not isinstance(getattr(event, "id", None), str) or not getattr(event, "type", None):
+            return "malformed"
+        return ""
+    return failure
+
+
+def stripe_parse(*, body: bytes) -> ParsedEvent:
+    """Only called on a body `stripe_verify` accepted, so it is a JSON object with id and type.
+    Stripe's event id is its identity: a redelivery carries the same id."""
+    payload = json.loads(body)
+    data = payload.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    obj = obj if isinstance(obj, dict) else {}
+    metadata = obj.get("metadata")
+    reference = obj.get("client_reference_id") or (
+        metadata.get("payment") if isinstance(metadata, dict) else None
+    )
+    return ParsedEvent(
+        event_key=f"stripe:{payload['id']}"[:128],
+        event_type=str(payload["type"])[:64],
+        payload=payload,
+        provider_timestamp=_unix_seconds(payload.get("created")),
+        external_id=str(obj.get("id") or "")[:64],
+        reference=str(reference or "")[:255],
     )

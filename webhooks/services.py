@@ -12,7 +12,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from webhooks.models import DeliveryOutcome, EventStatus, Provider, WebhookDelivery, WebhookEvent
-from webhooks.providers import REDACTED_HEADERS, mdi_parse, mdi_verify
+from webhooks.providers import (
+    REDACTED_HEADERS,
+    ParsedEvent,
+    mdi_parse,
+    mdi_verify,
+    stripe_parse,
+    stripe_verify,
+)
 from webhooks.registry import EventNotReady, handlers_for, preparers_for
 
 logger = logging.getLogger(__name__)
@@ -68,18 +75,54 @@ def webhook_receive_mdi(
         provider=Provider.MDI, client_ip=client_ip, headers=_redact(headers), body_size=len(body)
     )
     if failure:
-        delivery.outcome = DeliveryOutcome.UNAUTHENTICATED
-        delivery.failure_reason = failure
-        delivery.save()
-        logger.warning("refused MDI webhook delivery %s: %s", delivery.pk, failure)
-        return ReceiveResult(401, delivery)
+        return _refuse(delivery=delivery, failure=failure)
+    return _store(delivery=delivery, parsed=mdi_parse(body=body), body=body)
 
-    parsed = mdi_parse(body=body)
+
+def webhook_receive_stripe(
+    *, body: bytes, headers: dict[str, str], client_ip: str | None
+) -> ReceiveResult:
+    """Authenticate, store and acknowledge one Stripe delivery, exactly as for MDI.
+
+    Anything not signed by Stripe within the last five minutes (missing header, wrong secret,
+    stale timestamp, altered body) and any signed body that is not an event object is refused
+    with 401 and a delivery row without the body. Stripe retries non-2xx deliveries for days,
+    so a refusal caused by our own misconfiguration is recovered once it is fixed.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    failure = stripe_verify(
+        body=body,
+        signature=lowered.get("stripe-signature", ""),
+        secrets=settings.STRIPE_WEBHOOK_SECRET,
+    )
+    delivery = WebhookDelivery(
+        provider=Provider.STRIPE,
+        client_ip=client_ip,
+        headers=_redact(headers),
+        body_size=len(body),
+    )
+    if failure:
+        return _refuse(delivery=delivery, failure=failure)
+    return _store(delivery=delivery, parsed=stripe_parse(body=body), body=body)
+
+
+def _refuse(*, delivery: WebhookDelivery, failure: str) -> ReceiveResult:
+    delivery.outcome = DeliveryOutcome.UNAUTHENTICATED
+    delivery.failure_reason = failure
+    delivery.save()
+    logger.warning("refused %s webhook delivery %s: %s", delivery.provider, delivery.pk, failure)
+    return ReceiveResult(401, delivery)
+
+
+def _store(*, delivery: WebhookDelivery, parsed: ParsedEvent, body: bytes) -> ReceiveResult:
+    """The authenticated half every provider shares: insert the event unless its key exists
+    (then the delivery is a recorded duplicate) and enqueue processing after commit."""
+    provider = delivery.provider
     with transaction.atomic():
         try:
             with transaction.atomic():
                 event = WebhookEvent.objects.create(
-                    provider=Provider.MDI,
+                    provider=provider,
                     event_key=parsed.event_key,
                     event_type=parsed.event_type,
                     raw_body=body,
@@ -95,7 +138,7 @@ def webhook_receive_mdi(
                 )
             created = True
         except IntegrityError:  # the unique key: this event is already stored
-            event = WebhookEvent.objects.get(provider=Provider.MDI, event_key=parsed.event_key)
+            event = WebhookEvent.objects.get(provider=provider, event_key=parsed.event_key)
             created = False
         delivery.event = event
         delivery.outcome = DeliveryOutcome.ACCEPTED if created else DeliveryOutcome.DUPLICATE

@@ -4,4 +4,7 @@ from webhooks import views
 
 app_name = "webhooks"
 
-urlpatterns = [path("mdi/", views.mdi, name="mdi")]
+urlpatterns = [
+    path("mdi/", views.mdi, name="mdi"),
+    path("stripe/", views.stripe, name="stripe"),
+]

@@ -249,7 +249,8 @@ MDI_SANDBOX_WEBHOOK_URL = env("MDI_SANDBOX_WEBHOOK_URL", default=f"{SITE_URL}/we
 # --- Payments -------------------------------------------------------------------------------
 PAYMENTS_GATEWAY = env("PAYMENTS_GATEWAY", default="sandbox")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# A list, like MDI's, so a rolled signing secret can be added before the old one is removed.
+STRIPE_WEBHOOK_SECRET = env.list("STRIPE_WEBHOOK_SECRET", default=[])
 # An uncaptured card hold lapses after about 7 days; support is warned this long before.
 PAYMENT_HOLD_DAYS = env.int("PAYMENT_HOLD_DAYS", default=7)
 PAYMENT_HOLD_WARNING_HOURS = env.int("PAYMENT_HOLD_WARNING_HOURS", default=24)

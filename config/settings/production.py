@@ -45,7 +45,9 @@ PAYMENTS_GATEWAY = env("PAYMENTS_GATEWAY", default="stripe")
 if PAYMENTS_GATEWAY != "stripe":
     raise ImproperlyConfigured("PAYMENTS_GATEWAY must be 'stripe' in production")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+STRIPE_WEBHOOK_SECRET = [v.strip() for v in env.list("STRIPE_WEBHOOK_SECRET") if v.strip()]
+if not STRIPE_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must name at least one signing secret")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")

@@ -25,4 +25,5 @@ MDI_CLIENT_ID = f"test-client-{secrets.token_hex(4)}"
 MDI_CLIENT_SECRET = secrets.token_urlsafe(24)
 MDI_WEBHOOK_SECRET = [secrets.token_urlsafe(24)]
 MDI_WEBHOOK_AUTHORIZATION = [f"Bearer {secrets.token_urlsafe(24)}"]
+STRIPE_WEBHOOK_SECRET = [f"whsec_{secrets.token_urlsafe(24)}"]
 AXES_FAILURE_LIMIT = 5
