@@ -1,8 +1,11 @@
-"""The MDI webhook event types the cases app reacts to (registered from CasesConfig.ready)."""
+"""The webhook event types the cases app reacts to (registered from CasesConfig.ready)."""
 
 from cases import mdi_client
 from cases.models import MDI_CASE_EVENTS, MDI_PRESCRIPTION_EVENTS
+from cases.services.checkout import case_checkout_complete
 from cases.services.mdi_events import case_apply_mdi_event, case_cancellation_lookup
+from payments.gateways import CheckoutOutcome
+from payments.services import payment_checkout_outcome_lookup
 from webhooks.models import WebhookEvent
 from webhooks.registry import webhook_handler, webhook_preparer
 
@@ -15,3 +18,19 @@ def on_mdi_case_cancelled_prepare(event: WebhookEvent) -> dict[str, str]:
 @webhook_handler("mdi", sorted(set(MDI_CASE_EVENTS) | MDI_PRESCRIPTION_EVENTS))
 def on_mdi_case_event(event: WebhookEvent) -> str:
     return case_apply_mdi_event(event=event)
+
+
+@webhook_preparer("stripe", ["checkout.session.completed"])
+def on_stripe_checkout_completed_prepare(event: WebhookEvent) -> dict[str, object]:
+    return payment_checkout_outcome_lookup(session_id=event.external_id)
+
+
+@webhook_handler("stripe", ["checkout.session.completed"])
+def on_stripe_checkout_completed(event: WebhookEvent) -> str:
+    """The paid-for visit becomes a case even if the patient never came back to us."""
+    if not event.context:
+        return "not our checkout"
+    payment, case = case_checkout_complete(
+        session_id=event.external_id, outcome=CheckoutOutcome(**event.context)
+    )
+    return "applied" if case is not None else f"payment {payment.status}"

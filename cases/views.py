@@ -65,9 +65,7 @@ def checkout_return(request: HttpRequest, response_id: str) -> HttpResponse:
         return redirect("cases:checkout", response_id)
     if case is not None:
         return redirect("cases:detail", case.public_id)
-    if payment.failure_reason:
-        messages.error(request, f"{payment.failure_reason} Nothing was charged; please try again.")
-    else:
+    if not payment.failure_reason:  # a failure is explained on the checkout page itself
         messages.info(request, "Your payment isn't finished yet. You can continue below.")
     return redirect("cases:checkout", response_id)
 

@@ -7,6 +7,7 @@ from the payment and the operation, the processor's own second line of defence.
 """
 
 import contextlib
+import dataclasses
 import datetime
 import logging
 
@@ -331,3 +332,14 @@ def payments_requested_sweep() -> int:
 def payment_release_mark_refused(*, payment_id: int, reason: str) -> None:
     """The processor refused to release or refund, or stayed down: support sees why."""
     Payment.objects.filter(pk=payment_id).update(release_error=reason[:2000])
+
+
+def payment_checkout_outcome_lookup(
+    *, session_id: str, gateway: PaymentGateway | None = None
+) -> dict[str, object]:
+    """For a processor webhook: what the processor says of one of OUR checkouts, as a dict to
+    store on the event (asked outside any transaction). {} for a checkout that is not ours."""
+    if not Payment.objects.filter(checkout_session_id=session_id).exists():
+        return {}
+    outcome = (gateway or payment_gateway()).checkout_outcome(session_id=session_id)
+    return dataclasses.asdict(outcome)

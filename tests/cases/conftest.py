@@ -23,7 +23,8 @@ DEMO_OFFERING_ID = "7b0b1f9e-3c55-4a53-9d2e-6a4f0c1d2e3f"
 
 
 @pytest.fixture
-def completed(demo_version, demo_structure):
+def completed_unpaid(demo_version, demo_structure):
+    """A patient with identity, photo ID and a completed intake, at checkout."""
     Offering.objects.get_or_create(
         questionnaire_slug="hair-loss",
         mdi_offering_id=DEMO_OFFERING_ID,
@@ -33,6 +34,12 @@ def completed(demo_version, demo_structure):
     identity_document_upload(patient=patient, uploaded=_jpeg("license.jpg"))
     response = _answer_all(patient, demo_version, demo_structure, lambda: _jpeg("scalp.jpg"))
     assert questionnaire_response_complete(response=response, structure=demo_structure).is_valid
-    response = QuestionnaireResponse.objects.get(pk=response.pk)
+    return patient, QuestionnaireResponse.objects.get(pk=response.pk)
+
+
+@pytest.fixture
+def completed(completed_unpaid):
+    """The same, paid: the card authorized through the sandbox processor."""
+    patient, response = completed_unpaid
     sandbox_paid(patient=patient, response=response)
     return patient, response

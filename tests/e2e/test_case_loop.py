@@ -41,7 +41,10 @@ def finished_intake(demo_version, demo_structure):
     from cases.models import Offering
 
     Offering.objects.create(
-        name="Finasteride 1 mg", mdi_offering_id=DEMO_OFFERING_ID, questionnaire_slug="hair-loss"
+        name="Finasteride 1 mg",
+        mdi_offering_id=DEMO_OFFERING_ID,
+        questionnaire_slug="hair-loss",
+        price_minor=4900,
     )
     patient = PatientFactory(identified=True)
     identity_document_upload(patient=patient, uploaded=jpeg("id.jpg"))
@@ -67,7 +70,10 @@ def test_submit_and_drive_the_case_through_every_console_button(
     patient_page.device_name = "phone"
     _sign_in(patient_page, f"{live_mdi.url}/accounts/login/", patient.user.email)
     patient_page.goto(f"{live_mdi.url}/intake/{response.public_id}/complete/")
-    patient_page.get_by_role("button", name="Submit to a clinician").click()
+    patient_page.get_by_role("link", name="Continue to checkout").click()
+    patient_page.get_by_role("button", name="Continue to secure payment").click()
+    patient_page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    patient_page.get_by_role("button", name="Authorize $49.00").click()
     expect(patient_page.get_by_role("heading", name="Waiting for a clinician")).to_be_visible()
     screenshot(patient_page, "20-case-sent")
 

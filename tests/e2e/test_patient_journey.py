@@ -1,4 +1,5 @@
-"""A patient walks the demo questionnaire from sign-up to a completed intake, in a browser."""
+"""A patient walks from sign-up through the demo questionnaire and pays with the sandbox card,
+in a browser: the case is then sent to the (sandbox) clinician."""
 
 import io
 import re
@@ -6,19 +7,25 @@ import re
 import pytest
 from PIL import Image
 
+from cases.models import Case
 from intake.models import QuestionnaireResponse, ResponseStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def demo(settings) -> None:
+def demo(settings, live_server) -> None:
     settings.DEBUG = True  # seed_demo's own guard; the live server still serves as configured
+    # The embedded default: the case goes to the sandbox MDI on this same live server.
+    settings.MDI_API_BASE_URL = f"{live_server.url}/mdi-sandbox/api"
+    settings.MDI_SANDBOX_WEBHOOK_URL = f"{live_server.url}/webhooks/mdi/"
     import sys
 
+    from cases.demo import seed as seed_offering
     from intake.demo import seed
 
     seed(stdout=sys.stdout)
+    seed_offering(stdout=sys.stdout)
 
 
 @pytest.fixture
@@ -131,3 +138,23 @@ def test_sign_up_to_completed_intake(page, live_server, demo, photo, screenshot)
     response = QuestionnaireResponse.objects.get(patient__user__email=email)
     assert response.status == ResponseStatus.COMPLETED
     assert "sudden-onset-details" not in response.answers
+
+    # Checkout: a declined card first, then the sandbox card that authorizes.
+    page.get_by_role("link", name="Continue to checkout").click()
+    expect(page.get_by_role("heading", name="Your online visit")).to_be_visible()
+    expect(page.get_by_text("authorized, not charged")).to_be_visible()
+    screenshot(page, "11-checkout")
+    page.get_by_role("button", name="Continue to secure payment").click()
+    page.get_by_label("Card number").fill("4000 0000 0000 0002")
+    screenshot(page, "12-sandbox-card")
+    page.get_by_role("button", name="Authorize $49.00").click()
+    expect(page.get_by_text("Your card was declined.").first).to_be_visible()
+    screenshot(page, "13-card-declined")
+    page.get_by_role("button", name="Continue to secure payment").click()
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_role("button", name="Authorize $49.00").click()
+    expect(page.get_by_role("heading", name="Waiting for a clinician")).to_be_visible()
+    expect(page.get_by_text("$49.00 is authorized on your card ending 4242")).to_be_visible()
+    screenshot(page, "14-visit-paid")
+    case = Case.objects.get(patient__user__email=email)
+    assert (case.payment.status, case.submission_status) == ("authorized", "sent")

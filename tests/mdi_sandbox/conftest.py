@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group, Permission
 
 from core.roles import SANDBOX_CLINICIANS
 from tests.accounts.factories import StaffUserFactory
-from tests.cases.conftest import completed  # noqa: F401 - shared fixtures
+from tests.cases.conftest import completed, completed_unpaid  # noqa: F401 - shared fixtures
 
 PARTNER = "/mdi-sandbox/api/v1/partner"
 
