@@ -140,7 +140,8 @@ def payment_checkout_complete(
         else:
             return payment  # the patient has not finished the processor's page
         payment.save()
-        _record(payment, before, payment.failure_reason)
+        note = payment.failure_reason or f"card ending {payment.card_last4 or '?'} authorized"
+        _record(payment, before, note)
     return payment
 
 
