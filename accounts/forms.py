@@ -3,6 +3,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UserChangeForm
 
 from accounts.models import User
+from accounts.services import EMAIL_TAKEN
 from patients.limits import MDI_EMAIL_MAX
 
 # The email goes to MD Integrations with the patient, and it accepts no more than this; we
@@ -35,10 +36,7 @@ class SignUpForm(forms.Form):
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this email already exists. "
-                "Try signing in or resetting your password."
-            )
+            raise forms.ValidationError(EMAIL_TAKEN)
         return email
 
     def clean(self) -> dict:

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.forms import EmailAuthenticationForm, SignUpForm
-from accounts.services import user_create_patient
+from accounts.services import EmailTaken, user_create_patient
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -16,12 +16,16 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = user_create_patient(
-            email=form.cleaned_data["email"], password=form.cleaned_data["password1"]
-        )
-        login(request, user, backend="accounts.backends.EmailBackend")
-        messages.success(request, "Your account is ready. First, two quick questions.")
-        return redirect("patients:start")
+        try:
+            user = user_create_patient(
+                email=form.cleaned_data["email"], password=form.cleaned_data["password1"]
+            )
+        except EmailTaken as exc:
+            form.add_error("email", str(exc))
+        else:
+            login(request, user, backend="accounts.backends.EmailBackend")
+            messages.success(request, "Your account is ready. First, two quick questions.")
+            return redirect("patients:start")
     return render(request, "accounts/signup.html", {"form": form})
 
 

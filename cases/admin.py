@@ -131,7 +131,14 @@ class DuplicateMdiCaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Offering)
 class OfferingAdmin(admin.ModelAdmin):
-    list_display = ["name", "mdi_offering_id", "questionnaire_slug", "is_active"]
+    list_display = [
+        "name",
+        "mdi_offering_id",
+        "questionnaire_slug",
+        "price_minor",
+        "currency",
+        "is_active",
+    ]
     list_filter = ["is_active", "questionnaire_slug"]
 
 

@@ -48,20 +48,21 @@ def _missing_offerings(alias: str) -> list[CheckMessage]:
     )
     errors = []
     for slug in sorted(slugs):
-        offering_ids = (
+        offerings = (
             Offering.objects.using(alias)
             .filter(questionnaire_slug=slug, is_active=True)
-            .values_list("mdi_offering_id", flat=True)
+            .values_list("mdi_offering_id", "price_minor")
         )
-        if not any(is_mdi_offering_id(offering_id) for offering_id in offering_ids):
+        if not any(is_mdi_offering_id(oid) and price > 0 for oid, price in offerings):
             errors.append(
                 Error(
                     f"The published questionnaire {slug!r} has no active offering with a valid "
-                    "MDI offering id, so its cases cannot be submitted to MDI.",
+                    "MDI offering id and a price, so its visits cannot be paid for and sent "
+                    "to MDI.",
                     hint=(
                         f"In the staff admin, add an active Offering with questionnaire slug "
-                        f"{slug!r} and the offering's UUID from MDI (or fix the existing one's "
-                        "MDI offering id)."
+                        f"{slug!r}, the offering's UUID from MDI and its price (or fix the "
+                        "existing one)."
                     ),
                     id="cases.E001",
                 )

@@ -323,6 +323,7 @@ def payments_requested_sweep() -> int:
         Payment.objects.filter(
             status__in=[PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED],
             release_requested_at__lte=stale,
+            release_error="",  # a refusal waits for support, not for the next sweep
         ).values_list("pk", flat=True)[:200]
     )
     for payment_id in released:

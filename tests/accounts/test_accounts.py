@@ -177,3 +177,19 @@ def test_staff_cannot_add_a_patient_login_with_a_too_long_email_in_admin(admin_c
     assert response.status_code == 200
     assert "at most 80 characters" in html.unescape(response.content.decode())
     assert not User.objects.filter(email=email).exists()
+
+
+def test_two_signups_for_one_email_at_once_get_a_message_not_a_500(client, monkeypatch):
+    """A double click: the losing request passed every check before the winner saved."""
+    from accounts import forms
+
+    UserFactory(email="race@example.com")  # the winner, saved just after our checks ran
+    monkeypatch.setattr(
+        forms.SignUpForm, "clean_email", lambda self: self.cleaned_data["email"].lower()
+    )
+    monkeypatch.setattr(User, "validate_constraints", lambda self, exclude=None: None)
+    monkeypatch.setattr(User, "validate_unique", lambda self, exclude=None: None)
+    response = _signup(client, email="race@example.com")
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert User.objects.count() == 1

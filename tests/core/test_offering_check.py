@@ -41,11 +41,14 @@ def test_an_inactive_uuid_offering_does_not_count(sandbox_off, demo_version):
     assert _ids() == ["cases.E001"]
 
 
-def test_an_active_uuid_offering_satisfies_it(sandbox_off, demo_version):
+def test_an_active_uuid_offering_with_a_price_satisfies_it(sandbox_off, demo_version):
     Offering.objects.create(name="Old", questionnaire_slug="hair-loss", mdi_offering_id="old-id")
-    Offering.objects.create(
+    offering = Offering.objects.create(
         name="F", questionnaire_slug="hair-loss", mdi_offering_id=str(uuid.uuid4())
     )
+    assert _ids() == ["cases.E001"]  # no price yet: nobody could check out
+    offering.price_minor = 4900
+    offering.save()
     assert _ids() == []
 
 

@@ -352,3 +352,15 @@ def test_a_hold_close_to_lapsing_is_flagged_and_a_lapsed_one_released(paid_case,
     client.force_login(paid_case.patient.user)
     page = client.get(reverse("cases:detail", args=[paid_case.public_id])).content.decode()
     assert "hold on your card lapsed" in page
+
+
+def test_checkout_and_visit_pages_keep_a_flat_query_count(
+    at_checkout, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    client, response = at_checkout
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("cases:checkout", args=[response.public_id])).status_code == 200
+    with django_capture_on_commit_callbacks(execute=False):
+        back = _pay(client, response, "4242 4242 4242 4242")
+    with django_assert_max_num_queries(12):
+        assert client.get(back.url).status_code == 200
