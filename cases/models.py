@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.fields import EncryptedJSONField
 from core.models import TimeStampedModel
 
 
@@ -340,6 +341,9 @@ class Prescription(FSMModelMixin, TimeStampedModel):
     mdi_order_status = models.CharField(max_length=32, blank=True)
     tracking_number = models.CharField(max_length=64, blank=True)
     carrier = models.CharField(max_length=32, blank=True)
+    # What MDI reported was prescribed (`offering_submitted`): name, strength, directions,
+    # quantity, refills, pharmacy. Clinical, so encrypted; shown only to the patient.
+    details = EncryptedJSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"Prescription for {self.case}"
@@ -402,6 +406,9 @@ class CaseTimelineEntry(models.Model):
     outcome = models.CharField(max_length=24, choices=TimelineOutcome.choices)
     from_status = models.CharField(max_length=32, blank=True)
     to_status = models.CharField(max_length=32, blank=True)
+    # What the event reported, applied or not: a late event still takes its place in the
+    # patient's history (ordered by MDI's time) without moving the status backwards.
+    reported_status = models.CharField(max_length=32, blank=True)
     occurred_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField()
     note = models.CharField(max_length=255, blank=True)
@@ -422,6 +429,11 @@ class CaseTimelineEntry(models.Model):
     def to_status_label(self) -> str:
         labels = dict(CaseStatus.choices if self.subject == "case" else PrescriptionStatus.choices)
         return labels.get(self.to_status, self.to_status)
+
+    @property
+    def reported_status_label(self) -> str:
+        labels = dict(CaseStatus.choices if self.subject == "case" else PrescriptionStatus.choices)
+        return labels.get(self.reported_status, self.reported_status)
 
 
 class DuplicateMdiCase(TimeStampedModel):

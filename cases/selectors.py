@@ -1,10 +1,35 @@
 """Every read of cases for patients."""
 
+import datetime
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from cases.models import Case, CaseTimelineEntry, TimelineOutcome
+from cases.models import (
+    CASE_PHASE,
+    PRESCRIPTION_PHASE,
+    Case,
+    CaseStatus,
+    CaseTimelineEntry,
+    PrescriptionStatus,
+    TimelineOutcome,
+)
 from patients.models import Patient
+
+# What the patient's history shows: every status MDI reported, whether it moved the case
+# (applied) or arrived after a newer one (stale) or repeated the current one (duplicate).
+REPORTED = [TimelineOutcome.APPLIED, TimelineOutcome.STALE, TimelineOutcome.DUPLICATE]
+_CASE_LABELS = dict(CaseStatus.choices)
+_PRESCRIPTION_LABELS = dict(PrescriptionStatus.choices)
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    subject: str  # "case" or "prescription"
+    status: str
+    label: str
+    occurred_at: datetime.datetime | None
 
 
 def case_get_for_patient(*, patient: Patient, case_id: str) -> Case:
@@ -14,8 +39,49 @@ def case_get_for_patient(*, patient: Patient, case_id: str) -> Case:
     )
 
 
-def case_timeline_for_patient(*, case: Case) -> QuerySet[CaseTimelineEntry]:
-    """What actually happened: applied events only (stale and duplicate ones are for support)."""
-    return case.timeline.filter(outcome=TimelineOutcome.APPLIED).order_by(
-        "occurred_at", "received_at", "pk"
+def _rank(entry: CaseTimelineEntry) -> tuple:
+    phases = CASE_PHASE if entry.subject == "case" else PRESCRIPTION_PHASE
+    when = entry.occurred_at or entry.received_at
+    return (when, entry.subject != "case", phases.get(entry.reported_status, 99), entry.event_type)
+
+
+def case_timeline_for_patient(*, case: Case) -> list[TimelineStep]:
+    """What MDI reported, newest first, in MDI's own time order whatever order the webhooks
+    arrived in: the same events give the same history. A repeat of the step before it (a
+    re-sent approval, `case_processing` after `case_approved`) is one step, at its first
+    time. One query, whatever the number of events."""
+    entries = sorted(
+        CaseTimelineEntry.objects.filter(case=case, outcome__in=REPORTED).exclude(
+            reported_status=""
+        ),
+        key=_rank,
     )
+    steps: list[TimelineStep] = []
+    last: dict[str, str] = {}
+    for entry in entries:
+        if last.get(entry.subject) == entry.reported_status:
+            continue
+        last[entry.subject] = entry.reported_status
+        labels = _CASE_LABELS if entry.subject == "case" else _PRESCRIPTION_LABELS
+        steps.append(
+            TimelineStep(
+                entry.subject,
+                entry.reported_status,
+                labels.get(entry.reported_status, entry.reported_status),
+                entry.occurred_at,
+            )
+        )
+    return steps[::-1]
+
+
+def cases_for_patient(*, patient: Patient) -> QuerySet[Case]:
+    """Every visit of the patient, newest first, with what the dashboard shows of each."""
+    return (
+        Case.objects.filter(patient=patient)
+        .select_related("prescription", "payment")
+        .order_by("-created_at")
+    )
+
+
+def patient_has_visits(*, patient: Patient) -> bool:
+    return Case.objects.filter(patient=patient).exists()

@@ -5,11 +5,23 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from cases.selectors import case_get_for_patient, case_timeline_for_patient
+from cases.models import Case
+from cases.selectors import (
+    case_get_for_patient,
+    case_timeline_for_patient,
+    cases_for_patient,
+    patient_has_visits,
+)
 from cases.services.checkout import case_checkout_complete, case_checkout_price, case_checkout_start
 from cases.services.submission import CaseNotReady
+from cases.wording import tracking_url, visit_wording
 from core.exceptions import DomainError
-from intake.selectors import questionnaire_response_get_for_patient
+from intake.selectors import (
+    questionnaire_response_current_for_patient,
+    questionnaire_response_get_for_patient,
+    questionnaire_response_snapshot,
+)
+from patients.selectors import patient_next_step
 from patients.services import patient_get_or_create
 from payments.selectors import payment_for_intake
 
@@ -70,15 +82,76 @@ def checkout_return(request: HttpRequest, response_id: str) -> HttpResponse:
     return redirect("cases:checkout", response_id)
 
 
+def _visit_context(case: Case) -> dict:
+    return {"case": case, "wording": visit_wording(case=case)}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Where signing in lands: staff to the admin, a patient with a visit to their dashboard,
+    anyone else to the first step they have not finished."""
+    if request.user.is_staff:
+        return redirect("admin:index")
+    patient = patient_get_or_create(user=request.user)
+    if next_step := patient_next_step(patient=patient):
+        return redirect(next_step)
+    if patient_has_visits(patient=patient):
+        return redirect("cases:dashboard")
+    return redirect("intake:start")
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    patient = patient_get_or_create(user=request.user)
+    visits = [(case, visit_wording(case=case)) for case in cases_for_patient(patient=patient)]
+    context = {
+        "visits": visits,
+        "intake_in_progress": questionnaire_response_current_for_patient(patient=patient),
+        "has_active_visit": any(wording.is_active for _, wording in visits),
+    }
+    return render(request, "cases/case_dashboard.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_visit(request: HttpRequest) -> HttpResponse:
+    """Starting another visit while one is active asks first and explains."""
+    patient = patient_get_or_create(user=request.user)
+    active = [
+        (case, wording)
+        for case in cases_for_patient(patient=patient)
+        if (wording := visit_wording(case=case)).is_active
+    ]
+    if request.method == "POST" or not active:
+        return redirect("intake:start")
+    return render(request, "cases/case_new_visit.html", {"active": active})
+
+
 @login_required
 def detail(request: HttpRequest, case_id: str) -> HttpResponse:
     patient = patient_get_or_create(user=request.user)
     case = case_get_for_patient(patient=patient, case_id=case_id)
     prescription = getattr(case, "prescription", None)  # none until MDI reports one
     context = {
-        "case": case,
+        **_visit_context(case),
         "prescription": prescription,
+        "tracking_url": tracking_url(
+            carrier=prescription.carrier, number=prescription.tracking_number
+        )
+        if prescription
+        else "",
         "payment": case.payment,
         "timeline": case_timeline_for_patient(case=case),
+        "answers": questionnaire_response_snapshot(response=case.intake_response)
+        if case.intake_response_id
+        else [],
     }
     return render(request, "cases/case_detail.html", context)
+
+
+@login_required
+def detail_status(request: HttpRequest, case_id: str) -> HttpResponse:
+    """The visit's status card alone: polled by the page while the visit is active."""
+    patient = patient_get_or_create(user=request.user)
+    case = case_get_for_patient(patient=patient, case_id=case_id)
+    return render(request, "cases/_visit_status.html", _visit_context(case))

@@ -56,3 +56,16 @@ def questionnaire_responses_for_patient(*, patient: Patient) -> QuerySet[Questio
     return QuestionnaireResponse.objects.select_related("version__questionnaire").filter(
         patient=patient
     )
+
+
+def questionnaire_response_snapshot(*, response: QuestionnaireResponse) -> list[dict]:
+    """A submitted intake as the patient saw it: each question's stored wording and the
+    labels of the answers given, in the order shown. Never re-read from the live version."""
+    return [
+        {
+            "question": " ".join(part for part in (entry.get("prefix"), entry["text"]) if part),
+            "answer": ", ".join(str(v) for v in (entry.get("display") or entry.get("value") or [])),
+        }
+        for link_id in response.answer_order
+        if (entry := response.answers.get(link_id))
+    ]

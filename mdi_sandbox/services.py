@@ -259,9 +259,11 @@ def sandbox_case_act(
             extra["offerings"] = [
                 {
                     "case_offering_id": f"{case.case_id}-1",
-                    "name": "Prescribed treatment",
+                    "name": "Finasteride 1 mg tablets",
+                    "directions": "Take one tablet by mouth once a day.",
                     "status": "completed",
                     "order_status": "not-applicable",
+                    "product": {"quantity": "30", "refills": 3, "pharmacy_name": "Sandbox Pharmacy"},
                 }
             ]
         if event_type.startswith("order_") or event_type.startswith("case_order"):

@@ -95,6 +95,7 @@ def _record(
     before: str,
     after: str,
     note: str = "",
+    reported: str = "",
 ) -> None:
     try:
         with transaction.atomic():
@@ -106,6 +107,7 @@ def _record(
                 outcome=outcome,
                 from_status=before,
                 to_status=after,
+                reported_status=reported,
                 occurred_at=event.occurred_at,
                 received_at=event.received_at,
                 note=note[:255],
@@ -167,7 +169,7 @@ def _apply_case_status(case: Case, event: WebhookEvent, target: str) -> str:
         if target == CaseStatus.DECLINED:
             case.decline_reason = str(context.get("reason") or "")[:2000]
     case.save()
-    _record(case, event, "case", outcome, before, case.status)
+    _record(case, event, "case", outcome, before, case.status, reported=target)
     if outcome == TimelineOutcome.APPLIED:
         _after_case_transition(case, event, before)
     return outcome
@@ -218,10 +220,32 @@ def _order_target(event: WebhookEvent, payload: dict[str, Any]) -> tuple[str | N
     return MDI_ORDER_STATUSES.get(status), tracking, carrier
 
 
+def _prescribed(payload: dict[str, Any]) -> dict[str, str]:
+    """What was prescribed, as MDI's `offering_submitted` reports it (reference §8.3): the
+    first offering's name and directions, and the product's strength, quantity, refills and
+    pharmacy where given. Only what MDI said; nothing is inferred."""
+    offerings = payload.get("offerings")
+    if not isinstance(offerings, list) or not offerings or not isinstance(offerings[0], dict):
+        return {}
+    offering = offerings[0]
+    product = offering.get("product") if isinstance(offering.get("product"), dict) else {}
+    fields = {
+        "medication": offering.get("name") or product.get("name"),
+        "strength": product.get("strength") or product.get("dosage"),
+        "directions": offering.get("directions") or product.get("directions"),
+        "quantity": product.get("quantity"),
+        "refills": product.get("refills"),
+        "pharmacy": product.get("pharmacy_name") or offering.get("pharmacy_name"),
+    }
+    return {key: str(value)[:255] for key, value in fields.items() if value not in (None, "")}
+
+
 def _apply_prescription(case: Case, event: WebhookEvent, payload: dict[str, Any]) -> str:
     prescription, _ = Prescription.objects.select_for_update().get_or_create(case=case)
     target, tracking, carrier = _order_target(event, payload)
     before = prescription.status
+    if details := _prescribed(payload):  # the same offering from any re-send: same details
+        prescription.details = details
     if tracking:  # the same number from any event: setting it again changes nothing
         prescription.tracking_number = tracking[:64]
         prescription.carrier = (carrier or prescription.carrier)[:32]
@@ -246,7 +270,7 @@ def _apply_prescription(case: Case, event: WebhookEvent, payload: dict[str, Any]
     if outcome != TimelineOutcome.STALE and payload.get("order_status"):
         prescription.mdi_order_status = str(payload["order_status"])[:32]
     prescription.save()
-    _record(case, event, "prescription", outcome, before, prescription.status)
+    _record(case, event, "prescription", outcome, before, prescription.status, reported=target)
     if outcome == TimelineOutcome.APPLIED:
         # Reaching "delivered" directly still announces the shipment, as in-order delivery would.
         for status in (

@@ -126,7 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "accounts:login"
 # Patients resume wherever they left off; staff are sent on to the admin from there.
-LOGIN_REDIRECT_URL = "patients:start"
+LOGIN_REDIRECT_URL = "cases:home"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour: a reset link is a key to health records
 

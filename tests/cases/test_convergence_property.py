@@ -1,11 +1,13 @@
 """Property: any delivery schedule of a realistic MDI event stream (any order, duplicates,
-re-sends with new timestamps) ends where one in-order delivery ends."""
+re-sends with new timestamps) ends where one in-order delivery ends: the same states, the same
+payment moves, the same notifications and the same history shown to the patient."""
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cases.models import Notification, Prescription
+from cases.selectors import case_timeline_for_patient
 from tests.cases.factories import CaseFactory
 from tests.payments.factories import requested_payment_moves
 from tests.webhooks.helpers import AUTHORIZATION as AUTH
@@ -76,6 +78,11 @@ def _outcome(case) -> dict:
         "effects": requested_payment_moves(case.payment),
         "forward_notifications": sorted(k.split(":", 2)[-1] for k in keys if "more_info" not in k),
         "duplicate_notifications": len(keys) - len(set(keys)),
+        # What the patient reads: every step MDI reported, at MDI's time, in MDI's order.
+        "timeline": [
+            (step.subject, step.status, step.occurred_at)
+            for step in case_timeline_for_patient(case=case)
+        ],
     }
 
 
@@ -139,6 +146,10 @@ def test_the_in_order_results_are_what_the_clinic_expects(db, fake_mdi):
         "prescription_sent",
         "shipped",
     ]
+    assert [status for _, status, _ in approved["timeline"]] == [
+        "delivered", "shipped", "sent_to_pharmacy", "written", "prescription_sent", "approved",
+        "under_review", "more_info_requested", "under_review", "submitted",
+    ]  # fmt: skip
     declined = _in_order(DECLINED_LIFE, fake_mdi)
     assert (declined["case"], declined["effects"]) == ("declined", ["release"])
     assert _in_order(STILL_IN_REVIEW, fake_mdi)["case"] == "more_info_requested"

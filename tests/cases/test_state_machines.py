@@ -164,3 +164,19 @@ def test_the_timeline_records_mdi_time_and_receipt_time(case, deliver):
     assert entry.occurred_at.timestamp() == 1_700_000_000
     assert entry.received_at >= entry.occurred_at
     assert entry.event.event_type == "case_assigned_to_clinician"
+
+
+def test_a_superseded_request_for_information_is_in_the_history_but_sends_nothing(case, deliver):
+    """MDI's request at 120 arrives after the clinician resumed at 130: the history shows both
+    steps in MDI's order, the status stays under review, and no email asks the patient for
+    something the clinician no longer needs."""
+    from cases.selectors import case_timeline_for_patient
+
+    deliver("case_assigned_to_clinician", case, timestamp=130)
+    deliver("case_waiting", case, timestamp=120)
+    assert _status(case) == CaseStatus.UNDER_REVIEW
+    assert [step.status for step in case_timeline_for_patient(case=case)] == [
+        CaseStatus.UNDER_REVIEW,
+        CaseStatus.MORE_INFO_REQUESTED,
+    ]
+    assert not Notification.objects.filter(kind="more_info_requested").exists()

@@ -1,0 +1,25 @@
+// While a visit is active, refresh its status card without a reload. The server renders the
+// card (cases:detail_status); an inactive card carries no poll URL, which stops the polling.
+(function () {
+  "use strict";
+  const INTERVAL_MS = 20000;
+  function poll() {
+    const card = document.getElementById("visit-status");
+    const url = card && card.dataset.pollUrl;
+    if (!url) return;
+    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then((response) => (response.ok ? response.text() : null))
+      .then((html) => {
+        if (html === null) return;
+        const holder = document.createElement("div");
+        holder.innerHTML = html.trim();
+        const fresh = holder.firstElementChild;
+        if (fresh && fresh.id === "visit-status" && fresh.innerHTML !== card.innerHTML) {
+          card.replaceWith(fresh);
+        }
+      })
+      .catch(() => {})
+      .finally(() => window.setTimeout(poll, INTERVAL_MS));
+  }
+  window.setTimeout(poll, INTERVAL_MS);
+})();
