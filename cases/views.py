@@ -93,11 +93,9 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_staff:
         return redirect("admin:index")
     patient = patient_get_or_create(user=request.user)
-    if next_step := patient_next_step(patient=patient):
-        return redirect(next_step)
     if patient_has_visits(patient=patient):
         return redirect("cases:dashboard")
-    return redirect("intake:start")
+    return redirect(patient_next_step(patient=patient) or "intake:start")
 
 
 @login_required
