@@ -15,6 +15,7 @@ from cases.models import (
     PrescriptionStatus,
     TimelineOutcome,
 )
+from intake.models import QuestionnaireResponse, ResponseStatus
 from patients.models import Patient
 
 # What the patient's history shows: every status MDI reported, whether it moved the case
@@ -85,3 +86,15 @@ def cases_for_patient(*, patient: Patient) -> QuerySet[Case]:
 
 def patient_has_visits(*, patient: Patient) -> bool:
     return Case.objects.filter(patient=patient).exists()
+
+
+def intake_awaiting_checkout(*, patient: Patient) -> QuestionnaireResponse | None:
+    """A finished intake not yet paid for (so no visit exists): the patient resumes at
+    checkout instead of being handed a blank questionnaire."""
+    return (
+        QuestionnaireResponse.objects.filter(
+            patient=patient, status=ResponseStatus.COMPLETED, case__isnull=True
+        )
+        .order_by("-completed_at")
+        .first()
+    )

@@ -10,6 +10,7 @@ from cases.selectors import (
     case_get_for_patient,
     case_timeline_for_patient,
     cases_for_patient,
+    intake_awaiting_checkout,
     patient_has_visits,
 )
 from cases.services.checkout import case_checkout_complete, case_checkout_price, case_checkout_start
@@ -95,6 +96,8 @@ def home(request: HttpRequest) -> HttpResponse:
     patient = patient_get_or_create(user=request.user)
     if patient_has_visits(patient=patient):
         return redirect("cases:dashboard")
+    if awaiting := intake_awaiting_checkout(patient=patient):
+        return redirect("cases:checkout", awaiting.public_id)
     return redirect(patient_next_step(patient=patient) or "intake:start")
 
 
@@ -105,6 +108,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "visits": visits,
         "intake_in_progress": questionnaire_response_current_for_patient(patient=patient),
+        "awaiting_checkout": intake_awaiting_checkout(patient=patient),
         "has_active_visit": any(wording.is_active for _, wording in visits),
     }
     return render(request, "cases/case_dashboard.html", context)

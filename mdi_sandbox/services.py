@@ -263,7 +263,11 @@ def sandbox_case_act(
                     "directions": "Take one tablet by mouth once a day.",
                     "status": "completed",
                     "order_status": "not-applicable",
-                    "product": {"quantity": "30", "refills": 3, "pharmacy_name": "Sandbox Pharmacy"},
+                    "product": {
+                        "quantity": "30",
+                        "refills": 3,
+                        "pharmacy_name": "Sandbox Pharmacy",
+                    },
                 }
             ]
         if event_type.startswith("order_") or event_type.startswith("case_order"):

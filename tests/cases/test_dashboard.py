@@ -190,3 +190,13 @@ def test_query_counts_do_not_grow_with_visits_or_events(
         _page(signed_in, reverse("cases:dashboard"))
     with django_assert_max_num_queries(12):
         _page(signed_in, reverse("cases:detail", args=[cases[0].public_id]))
+
+
+def test_a_finished_but_unpaid_intake_resumes_at_checkout_not_a_blank_form(
+    completed_unpaid, client
+):
+    patient, response = completed_unpaid
+    client.force_login(patient.user)
+    assert client.get(reverse("cases:home")).url == reverse(
+        "cases:checkout", args=[response.public_id]
+    )
