@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views
+from cases import views, views_messages
 
 app_name = "cases"
 
@@ -8,4 +8,11 @@ urlpatterns = [
     path("checkout/<uuid:response_id>/", views.checkout, name="checkout"),
     path("checkout/<uuid:response_id>/return/", views.checkout_return, name="checkout_return"),
     path("<uuid:case_id>/", views.detail, name="detail"),
+    path("<uuid:case_id>/messages/", views_messages.message_send, name="message_send"),
+    path(
+        "<uuid:case_id>/messages/<int:message_id>/retry/",
+        views_messages.message_retry,
+        name="message_retry",
+    ),
+    path("actions/<int:action_id>/upload/", views_messages.action_upload, name="action_upload"),
 ]
