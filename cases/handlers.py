@@ -1,7 +1,7 @@
 """The webhook event types the cases app reacts to (registered from CasesConfig.ready)."""
 
 from cases import mdi_client
-from cases.models import MDI_CASE_EVENTS, MDI_PRESCRIPTION_EVENTS
+from cases.models import MDI_CASE_EVENTS, MDI_PRESCRIPTION_EVENTS, TimelineOutcome
 from cases.services.checkout import case_checkout_complete
 from cases.services.mdi_events import case_apply_mdi_event, case_cancellation_lookup
 from cases.services.messages import (
@@ -23,7 +23,12 @@ def on_mdi_case_cancelled_prepare(event: WebhookEvent) -> dict[str, str]:
 
 @webhook_handler("mdi", sorted(set(MDI_CASE_EVENTS) | MDI_PRESCRIPTION_EVENTS))
 def on_mdi_case_event(event: WebhookEvent) -> str:
-    return case_apply_mdi_event(event=event)
+    outcome = case_apply_mdi_event(event=event)
+    if event.event_type == "case_waiting" and outcome in {"applied", TimelineOutcome.DUPLICATE}:
+        # In the same transaction, after the case moved; the event's outcome stays the case's
+        # (support filters events by it), so the request's own outcome is not reported.
+        action_request_open(event=event)
+    return outcome
 
 
 @webhook_preparer("mdi", ["message_created"])
@@ -36,9 +41,7 @@ def on_mdi_message_created(event: WebhookEvent) -> str:
     return case_message_store(event=event)
 
 
-# Registered after on_mdi_case_event: case_waiting opens a request only once the case handler
-# (same transaction) has moved the case to "more information requested".
-@webhook_handler("mdi", sorted(ACTION_EVENTS))
+@webhook_handler("mdi", sorted(set(ACTION_EVENTS) - {"case_waiting"}))
 def on_mdi_action_requested(event: WebhookEvent) -> str:
     return action_request_open(event=event)
 
