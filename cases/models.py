@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from core.fields import EncryptedJSONField
+from core.fields import EncryptedJSONField, EncryptedTextField
 from core.models import TimeStampedModel
 
 
@@ -469,3 +469,118 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# --- messages with the care team ---------------------------------------------------------------
+class MessageDirection(models.TextChoices):
+    IN = "in", "To the patient"
+    OUT = "out", "From the patient"
+
+
+class MessageSender(models.TextChoices):
+    CLINICIAN = "clinician", "Clinician"
+    SUPPORT = "support", "Support"
+    PATIENT = "patient", "Patient"
+
+
+class MessageStatus(models.TextChoices):
+    RECEIVED = "received", "Received"  # a message to the patient, as MDI reported it
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Not sent"
+
+
+class CaseMessage(FSMModelMixin, TimeStampedModel):
+    """One message of the patient's conversation with MDI's care team.
+
+    Incoming rows exist only once MDI told us (message_created); outgoing rows exist before
+    MDI has them (status sending) and get their `mdi_message_id` when the send succeeds or
+    our reconciliation finds them at MDI. The unique id keeps an echo from becoming a copy.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    mdi_message_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    direction = models.CharField(max_length=3, choices=MessageDirection.choices)
+    sender = models.CharField(max_length=16, choices=MessageSender.choices)
+    text = EncryptedTextField(blank=True, default="")
+    # When MDI says it was sent (for ours: our first send attempt, until MDI confirms).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    status = FSMField(choices=MessageStatus.choices, default=MessageStatus.SENDING, protected=True)
+    # An outgoing photo: sanitised and stored privately; uploaded to MDI once.
+    photo_stored_name = models.CharField(max_length=255, blank=True)
+    photo_mime_type = models.CharField(max_length=64, blank=True)
+    mdi_file_id = models.CharField(max_length=64, blank=True)
+    send_attempts = models.PositiveIntegerField(default=0)
+    # A send whose outcome we never learned: MDI may hold it, so look before sending again.
+    is_outcome_unknown = models.BooleanField(default=False)
+    send_error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} message {self.mdi_message_id or self.pk}"
+
+    @transition(field=status, source=MessageStatus.FAILED, target=MessageStatus.SENDING)
+    def send_retry(self) -> None:
+        self.send_error = ""
+
+    @transition(
+        field=status,
+        source=[MessageStatus.SENDING, MessageStatus.FAILED],
+        target=MessageStatus.SENT,
+    )
+    def send_succeed(self, *, mdi_message_id: str, sent_at: datetime.datetime | None) -> None:
+        self.mdi_message_id = mdi_message_id
+        self.sent_at = sent_at or self.sent_at
+        self.is_outcome_unknown = False
+        self.send_error = ""
+
+    @transition(field=status, source=MessageStatus.SENDING, target=MessageStatus.FAILED)
+    def send_fail(self, *, reason: str, outcome_unknown: bool) -> None:
+        self.send_error = reason[:255]
+        self.is_outcome_unknown = self.is_outcome_unknown or outcome_unknown
+
+
+class ActionRequestKind(models.TextChoices):
+    MORE_INFO = "more_info", "More information"
+    FILE_UPLOAD = "file_upload", "A photo"
+    DRIVERS_LICENSE = "drivers_license", "A clearer photo ID"
+
+
+UPLOAD_KINDS = frozenset({ActionRequestKind.FILE_UPLOAD, ActionRequestKind.DRIVERS_LICENSE})
+
+
+class ActionRequest(TimeStampedModel):
+    """The clinician asked the patient for something (MDI's case_waiting, file_upload_requested,
+    drivers_license_requested). Open until the upload reached MDI or the case moved on."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="action_requests")
+    kind = models.CharField(max_length=16, choices=ActionRequestKind.choices)
+    question = EncryptedTextField(blank=True, default="")
+    # MDI's timestamp of the request: a replayed or re-sent event never opens a second one.
+    requested_at = models.BigIntegerField(null=True, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The patient's answer for the upload kinds: the ID document, or a stored case photo.
+    document = models.ForeignKey(
+        "patients.IdentityDocument",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    stored_name = models.CharField(max_length=255, blank=True)
+    mime_type = models.CharField(max_length=64, blank=True)
+    mdi_file_id = models.CharField(max_length=64, blank=True)
+    upload_error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.case}"
+
+    @property
+    def is_upload(self) -> bool:
+        return self.kind in UPLOAD_KINDS

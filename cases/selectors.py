@@ -9,7 +9,9 @@ from django.shortcuts import get_object_or_404
 from cases.models import (
     CASE_PHASE,
     PRESCRIPTION_PHASE,
+    ActionRequest,
     Case,
+    CaseMessage,
     CaseStatus,
     CaseTimelineEntry,
     PrescriptionStatus,
@@ -97,4 +99,35 @@ def intake_awaiting_checkout(*, patient: Patient) -> QuestionnaireResponse | Non
         )
         .order_by("-completed_at")
         .first()
+    )
+
+
+def case_conversation(*, case: Case) -> QuerySet[CaseMessage]:
+    """The case's messages, oldest first (ours by when we sent them, theirs by MDI's time)."""
+    return case.messages.order_by("sent_at", "created_at", "pk")
+
+
+def case_message_get_for_patient(*, patient: Patient, case: Case, message_id: int) -> CaseMessage:
+    """One message of the patient's own case: anyone else's is a 404."""
+    return get_object_or_404(
+        CaseMessage.objects.select_related("case"),
+        pk=message_id,
+        case=case,
+        case__patient=patient,
+    )
+
+
+def case_open_action_requests(*, patient: Patient) -> QuerySet[ActionRequest]:
+    """What the clinician is still waiting for from this patient, oldest first."""
+    return (
+        ActionRequest.objects.filter(case__patient=patient, closed_at__isnull=True)
+        .select_related("case")
+        .order_by("opened_at", "pk")
+    )
+
+
+def action_request_get_for_patient(*, patient: Patient, action_id: int) -> ActionRequest:
+    """The one way a view gets a request: another patient's is a 404, never a 403."""
+    return get_object_or_404(
+        ActionRequest.objects.select_related("case__patient"), pk=action_id, case__patient=patient
     )

@@ -26,3 +26,22 @@ def case_submissions_sweep_task() -> int:
     from cases.services.submission import case_submissions_sweep
 
     return case_submissions_sweep()
+
+
+# Sends once per call; a failure leaves the message failed for the patient's Retry.
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
+def case_message_send_task(*, message_id: int) -> str:
+    from cases.mdi_client import mdi_client
+    from cases.services.messages import case_message_send
+
+    return case_message_send(message_id=message_id, client=mdi_client()).status
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
+def action_request_upload_task(*, action_id: int) -> bool:
+    from cases.mdi_client import mdi_client
+    from cases.services.messages import action_request_upload_send
+
+    return (
+        action_request_upload_send(action_id=action_id, client=mdi_client()).closed_at is not None
+    )

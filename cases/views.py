@@ -7,7 +7,9 @@ from django.views.decorators.http import require_http_methods
 
 from cases.models import Case
 from cases.selectors import (
+    case_conversation,
     case_get_for_patient,
+    case_open_action_requests,
     case_timeline_for_patient,
     cases_for_patient,
     intake_awaiting_checkout,
@@ -109,6 +111,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "visits": visits,
         "intake_in_progress": questionnaire_response_current_for_patient(patient=patient),
         "awaiting_checkout": intake_awaiting_checkout(patient=patient),
+        "action_requests": case_open_action_requests(patient=patient),
         "has_active_visit": any(wording.is_active for _, wording in visits),
     }
     return render(request, "cases/case_dashboard.html", context)
@@ -143,6 +146,10 @@ def detail(request: HttpRequest, case_id: str) -> HttpResponse:
         if prescription
         else "",
         "payment": case.payment,
+        "action_requests": [
+            a for a in case_open_action_requests(patient=patient) if a.case_id == case.pk
+        ],
+        "case_messages": case_conversation(case=case),
         "timeline": case_timeline_for_patient(case=case),
         "answers": questionnaire_response_snapshot(response=case.intake_response)
         if case.intake_response_id

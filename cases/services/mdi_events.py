@@ -36,6 +36,7 @@ from cases.models import (
     PrescriptionStatus,
     TimelineOutcome,
 )
+from cases.services.messages import case_action_requests_close
 from cases.services.submission import case_duplicate_record
 from payments.services import payment_capture_request, payment_release_request
 from webhooks.models import WebhookEvent
@@ -180,6 +181,9 @@ def _after_case_transition(case: Case, event: WebhookEvent, before: str) -> None
     sent) asks for one capture; ending otherwise asks for one release (or, after a capture,
     one refund); each announced once."""
     reached = CASE_PHASE.get(case.status, -1)
+    if before == CaseStatus.MORE_INFO_REQUESTED or case.status in CASE_TERMINAL:
+        # The clinician has what they needed (or the visit ended): no card asks any more.
+        case_action_requests_close(case=case)
     if case.status in CASE_TERMINAL:
         # The payment is released however the visit ended; the message says how it ended.
         if case.payment_id:

@@ -179,11 +179,18 @@ def test_the_dashboard_lists_only_the_patients_own_visits(signed_in, patient):
 
 
 @pytest.mark.parametrize("count", [1, 10, 100])
-def test_query_counts_do_not_grow_with_visits_or_events(
+def test_query_counts_do_not_grow_with_visits_events_or_messages(
     signed_in, patient, deliver, count, django_assert_max_num_queries
 ):
+    from cases.models import ActionRequest, CaseMessage
+
     cases = [CaseFactory(patient=patient) for _ in range(count)]
     for number in range(count):
+        CaseMessage.objects.create(
+            case=cases[0], direction="in", sender="clinician", text=f"Question {number}?",
+            mdi_message_id=f"m-{number}", status="received",
+        )  # fmt: skip
+        ActionRequest.objects.create(case=cases[number], kind="more_info")
         deliver("case_assigned_to_clinician", cases[0], timestamp=1_700_000_000 + 2 * number)
         deliver("case_waiting", cases[0], timestamp=1_700_000_001 + 2 * number)
     with django_assert_max_num_queries(10):

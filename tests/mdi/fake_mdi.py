@@ -17,6 +17,7 @@ Faults are queued per operation and used up one request at a time:
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -38,6 +39,7 @@ class FakeCase:
     payload: dict[str, Any]
     status: str = "created"
     history: list[dict[str, Any]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
 
 
 class FakeMdi:
@@ -45,6 +47,9 @@ class FakeMdi:
         self.patients: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
         self.cases: dict[str, FakeCase] = {}
+        # patient id -> that patient's messages (channel "patient"), oldest first
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.message_bodies: list[dict[str, Any]] = []  # each POSTed message body, as sent
         self.requests: list[str] = []  # "POST /v1/partner/cases" ... in the order received
         self.faults: dict[str, list[str]] = {}
         self.late: list[tuple[str, dict[str, Any]]] = []
@@ -77,6 +82,23 @@ class FakeMdi:
         case = self.cases.setdefault(case_id, FakeCase(case_id, "", "", {}))
         self._set_status(case, "cancelled", reason, f"App\\Models\\{by}")
 
+    def add_message(
+        self, patient_id: str, text: str, *, by: str = "Clinician", message_id: str = ""
+    ) -> str:
+        """A message MDI holds for the patient (by "Clinician", "Support" or "Patient")."""
+        message_id = message_id or self._new_id()
+        self.messages.setdefault(patient_id, []).append(
+            {
+                "id": message_id,
+                "text": text,
+                "user_type": f"App\\Models\\{by}",
+                "channel": "patient",
+                "created_at": datetime.now(UTC).isoformat(),
+                "files": [],
+            }
+        )
+        return message_id
+
     # --- HTTP --------------------------------------------------------------------------------
     def _handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -92,6 +114,9 @@ class FakeMdi:
             if before is not None:
                 return before
         body = self._body(request)
+        if operation == "message_send":
+            self.message_bodies.append(dict(body))
+            body["patient_id"] = path.split("/")[4]  # the route names the patient, not the body
         if fault == "late":
             self.late.append((operation, body))
             raise httpx.ReadTimeout("reply lost; MDI will finish later", request=request)
@@ -115,6 +140,8 @@ class FakeMdi:
             return "patient_search"
         if parts[0] == "cases" and parts[-1] == "cancel":
             return "case_cancel"
+        if parts[0] == "patients" and parts[-1] == "messages":
+            return "message_send" if method == "POST" else "patient_messages"
         return f"{method} {parts[0]}"
 
     @staticmethod
@@ -164,6 +191,18 @@ class FakeMdi:
             self.patients[new_id] = dict(body)
         elif operation == "file_upload":
             self.files[new_id] = body
+        elif operation == "message_send":
+            messages = self.messages.setdefault(body["patient_id"], [])
+            messages.append(
+                {
+                    "id": new_id,
+                    "text": body.get("text", ""),
+                    "user_type": "App\\Models\\Patient",
+                    "channel": body.get("channel"),
+                    "created_at": datetime.now(UTC).isoformat(),
+                    "files": [f["id"] for f in body.get("files", [])],
+                }
+            )
         else:
             case = FakeCase(new_id, body["patient_id"], str(body.get("metadata", "")), body)
             self._set_status(case, "created", "", "App\\Models\\Partner")
@@ -180,6 +219,9 @@ class FakeMdi:
             "metadata": case.metadata,
             "case_status": {"name": case.status, "reason": None},
         }
+
+    def _message(self, patient_id: str, message_id: str) -> dict[str, Any]:
+        return next(m for m in self.messages[patient_id] if m["id"] == message_id)
 
     def _route(
         self, method: str, path: str, operation: str, body: dict[str, Any]
@@ -208,6 +250,15 @@ class FakeMdi:
             if body.get("patient_id") not in self.patients or problems:
                 return httpx.Response(422, json={"message": "The given data was invalid."})
             return httpx.Response(201, json={"case_id": self._perform(operation, body)})
+        if operation == "message_send":
+            unknown = [f for f in body.get("files", []) if f.get("id") not in self.files]
+            if body.get("channel") != "patient" or not body.get("text") or unknown:
+                return httpx.Response(422, json={"message": "The given data was invalid."})
+            new_id = self._perform(operation, body)
+            return httpx.Response(201, json=self._message(body["patient_id"], new_id))
+        if operation == "patient_messages":
+            rows = [m for m in self.messages.get(parts[1], []) if m["channel"] == "patient"]
+            return httpx.Response(200, json={"current_page": 1, "last_page": 1, "data": rows})
         if operation == "patient_cases":
             rows = [self._case_json(c) for c in self.cases.values() if c.patient_id == parts[1]]
             return httpx.Response(200, json={"current_page": 1, "last_page": 1, "data": rows})
@@ -218,6 +269,11 @@ class FakeMdi:
             if case.status == "cancelled":
                 return httpx.Response(422, json={"message": "The case is already cancelled."})
             self._set_status(case, "cancelled", body.get("reason", ""), "App\\Models\\Partner")
+            return httpx.Response(200, json=self._case_json(case))
+        if method == "POST" and parts[2:3] == ["files"]:
+            if parts[3] not in self.files:
+                return httpx.Response(404, json={"message": "Resource not found."})
+            case.files.append(parts[3])
             return httpx.Response(200, json=self._case_json(case))
         if parts[-1] == "statuses":
             return httpx.Response(200, json=case.history)
