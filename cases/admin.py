@@ -152,7 +152,7 @@ class OfferingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Support's view of what the patient was told and whether it reached them."""
 
     list_display = ["key", "case", "kind", "channel", "status", "attempts", "created_at", "sent_at"]
@@ -172,6 +172,9 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "sent_at",
     ]
     fields = readonly_fields
+
+    def accessed_patient_user_id(self, obj: Notification) -> int:
+        return obj.case.patient.user_id
 
     def has_retry_sending_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("cases.retry_notification")

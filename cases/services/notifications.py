@@ -11,7 +11,7 @@ import smtplib
 from urllib.parse import quote_plus
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -117,19 +117,22 @@ def _context(notification: Notification) -> dict[str, str]:
     }
 
 
-def notification_render(*, notification: Notification) -> tuple[str, str]:
-    """(subject, body) for the channel; the subject is empty for a text."""
+def notification_render(*, notification: Notification) -> tuple[str, str, str]:
+    """(subject, text body, html body) for the channel; a text message has only the body."""
     context = _context(notification)
     if notification.channel == NotificationChannel.SMS:
-        return "", render_to_string("cases/emails/notification_sms.txt", context).strip()
+        return "", render_to_string("cases/emails/notification_sms.txt", context).strip(), ""
     subject = SUBJECTS.get(notification.kind, "An update on your {site} visit")
-    body = render_to_string("cases/emails/notification.txt", context)
-    return subject.format(site=settings.SITE_NAME), body
+    return (
+        subject.format(site=settings.SITE_NAME),
+        render_to_string("cases/emails/notification.txt", context),
+        render_to_string("cases/emails/notification.html", context),
+    )
 
 
 def _deliver(notification: Notification) -> None:
     patient = notification.case.patient
-    subject, body = notification_render(notification=notification)
+    subject, body, html = notification_render(notification=notification)
     if notification.channel == NotificationChannel.SMS:
         if not patient.phone:
             raise ValueError("the patient has no phone number")
@@ -137,7 +140,9 @@ def _deliver(notification: Notification) -> None:
         return
     if not patient.user.email:
         raise ValueError("the patient has no email address")
-    EmailMessage(subject=subject, body=body, to=[patient.user.email]).send()
+    email = EmailMultiAlternatives(subject=subject, body=body, to=[patient.user.email])
+    email.attach_alternative(html, "text/html")
+    email.send()
 
 
 def notification_send(*, notification_id: int) -> str:
@@ -158,6 +163,7 @@ def notification_send(*, notification_id: int) -> str:
         try:
             _deliver(notification)
         except TRANSIENT_ERRORS as exc:
+            logger.warning("notification %s not sent yet: %s", notification_id, type(exc).__name__)
             transient = exc
             notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         except Exception as exc:  # a template or data problem: retrying cannot help

@@ -17,6 +17,7 @@ from cases.services.notifications import notification_request, notification_trac
 from cases.services.submission import case_submit
 from cases.tasks import NOTIFICATION_MAX_RETRIES
 from core import sms
+from core.models import AccessLog
 from core.roles import SUPPORT_STAFF
 from tests.accounts.factories import StaffUserFactory
 from tests.cases.factories import CaseFactory
@@ -171,10 +172,11 @@ def test_no_email_or_text_carries_health_information(case, deliver, fake_mdi):
     fake_mdi.cancels(other.mdi_case_id, reason=DECLINE_REASON)
     deliver("case_cancelled", other, timestamp=150, reason=DECLINE_REASON)
     assert len(mail.outbox) == len(sms.outbox) == 6
-    texts = [f"{m.subject}\n{m.body}" for m in mail.outbox] + [t.body for t in sms.outbox]
+    texts = [f"{m.subject}\n{m.body}\n{m.alternatives[0].content}" for m in mail.outbox]
+    texts += [t.body for t in sms.outbox]
     for text in texts:
         # The tracking number may appear only inside the tracking link.
-        without_link = re.sub(r"https://www\.ups\.com/\S+", "", text)
+        without_link = re.sub(r"https://www\.ups\.com/[^\s\"]+", "", text)
         assert TRACKING not in without_link
         assert not [word for word in HEALTH_WORDS if word in without_link.lower()], text
         assert "Reyes" not in text and "4155550123" not in text
@@ -236,6 +238,12 @@ def test_support_sees_each_visits_notifications_and_their_status(case, deliver, 
     html = page.content.decode()
     inline = re.search(r"Notifications to the patient.*?</table>", html, re.S).group(0)
     assert "approved" in inline.lower() and "Sent" in inline and "Email" in inline
+    notification = Notification.objects.get()
+    detail = client.get(reverse("admin:cases_notification_change", args=[notification.pk]))
+    assert detail.status_code == 200
+    assert AccessLog.objects.filter(
+        object_type__icontains="notification", patient_user_id=case.patient.user_id
+    ).exists()
 
 
 def test_a_patient_who_opted_into_texts_gets_one_text_per_transition(case, deliver):
