@@ -304,3 +304,12 @@ def test_the_preferences_page_saves_and_keeps_input_on_error(patient_client, use
         True,
         "4155550199",
     )
+
+
+def test_a_send_task_delivered_twice_sends_one_email(case, deliver):
+    from cases.tasks import notification_send_task
+
+    deliver("case_approved", case, timestamp=100)
+    notification = Notification.objects.get()
+    assert notification_send_task.delay(notification_id=notification.pk).get() == "skipped"
+    assert len(mail.outbox) == 1
