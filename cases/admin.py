@@ -15,6 +15,7 @@ from cases.models import (
     Prescription,
     TimelineOutcome,
 )
+from cases.services.notifications import notification_retry
 from cases.services.submission import case_submission_retry
 from core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from webhooks import admin as webhooks_admin
@@ -51,6 +52,14 @@ class PrescriptionInline(ReadOnlyInlineMixin, admin.StackedInline):
     readonly_fields = fields
 
 
+class NotificationInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = Notification
+    fields = ["kind", "channel", "status", "attempts", "last_error", "created_at", "sent_at"]
+    readonly_fields = fields
+    ordering = ["created_at", "pk"]
+    verbose_name_plural = "notifications to the patient (retry from the notification list)"
+
+
 @admin.register(Case)
 class CaseAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -83,7 +92,7 @@ class CaseAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "updated_at",
     ]
     fields = readonly_fields
-    inlines = [PrescriptionInline, DuplicateMdiCaseInline, TimelineInline]
+    inlines = [PrescriptionInline, NotificationInline, DuplicateMdiCaseInline, TimelineInline]
 
     @admin.display(description="Events naming a duplicate MDI case")
     def duplicate_mdi_case_events(self, obj: Case) -> int:
@@ -143,9 +152,41 @@ class OfferingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["key", "kind", "created_at", "sent_at"]
-    list_filter = ["kind"]
+class NotificationAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Support's view of what the patient was told and whether it reached them."""
+
+    list_display = ["key", "case", "kind", "channel", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "channel", "kind"]
+    search_fields = ["key", "case__public_id", "case__patient__user__email"]
+    list_select_related = ["case"]
+    actions = ["retry_sending"]
+    readonly_fields = [
+        "case",
+        "key",
+        "kind",
+        "channel",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
+    fields = readonly_fields
+
+    def accessed_patient_user_id(self, obj: Notification) -> int:
+        return obj.case.patient.user_id
+
+    def has_retry_sending_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("cases.retry_notification")
+
+    @admin.action(description="Retry sending (safe to repeat)", permissions=["retry_sending"])
+    def retry_sending(self, request: HttpRequest, queryset: QuerySet) -> None:
+        queued = sum(notification_retry(notification=n) for n in queryset)
+        self.message_user(
+            request,
+            f"{queued} notification(s) queued to send. Those already sent are left as they are.",
+            messages.SUCCESS,
+        )
 
 
 def _case_timeline_panel(event: WebhookEvent) -> SafeString:

@@ -457,18 +457,71 @@ class DuplicateMdiCase(TimeStampedModel):
         return f"Duplicate MDI case {self.mdi_case_id}"
 
 
-class Notification(models.Model):
-    """One message to the patient per transition it announces; `key` makes a second one
-    impossible (a duplicate or re-sent event adds none). Sent by the dashboard issue."""
+class NotificationKind(models.TextChoices):
+    """What a message announces. The kind picks its wording; none of it is clinical."""
+
+    SUBMITTED = "submitted", "Visit submitted"
+    MORE_INFO_REQUESTED = "more_info_requested", "More information requested"
+    MESSAGE = "message", "New message from the clinician"
+    APPROVED = "approved", "Approved"
+    PRESCRIPTION_SENT = "prescription_sent", "Prescription sent"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    DECLINED = "declined", "Declined"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Pharmacy could not fill"
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Sending failed (support can retry)"
+
+
+class Notification(FSMModelMixin, models.Model):
+    """One message to the patient per transition it announces and channel; `key` makes a
+    second one impossible (a duplicate or re-sent event adds none). Created in the transaction
+    of the change it announces, sent after commit by `notification_send_task`."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notifications")
+    # "<what>:<pk>:<kind>[:<mdi timestamp>]", then ":sms" for the text message.
     key = models.CharField(max_length=160, unique=True)
-    kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    channel = models.CharField(
+        max_length=8, choices=NotificationChannel.choices, default=NotificationChannel.EMAIL
+    )
+    status = FSMField(
+        choices=NotificationStatus.choices, default=NotificationStatus.PENDING, protected=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        ordering = ["created_at", "pk"]
+        permissions = [("retry_notification", "Can retry sending a notification")]
+
     def __str__(self) -> str:
         return self.key
+
+    # --- the delivery state machine ---------------------------------------------------------
+    @transition(field=status, source=NotificationStatus.PENDING, target=NotificationStatus.SENT)
+    def mark_sent(self) -> None:
+        self.sent_at = timezone.now()
+        self.last_error = ""
+
+    @transition(field=status, source=NotificationStatus.PENDING, target=NotificationStatus.FAILED)
+    def mark_failed(self, *, reason: str) -> None:
+        self.last_error = reason
+
+    @transition(field=status, source=NotificationStatus.FAILED, target=NotificationStatus.PENDING)
+    def requeue(self) -> None: ...
 
 
 # --- messages with the care team ---------------------------------------------------------------

@@ -1,7 +1,16 @@
 """Thin Celery wrappers: the services decide retries (the submission's own state machine and
-the sweeper), so a task never re-sends anything by itself."""
+the sweeper), so a task never re-sends anything by itself. Notifications are the exception:
+their task retries a transient failure with backoff, a bounded number of times."""
+
+import random
 
 from celery import shared_task
+
+NOTIFICATION_MAX_RETRIES = 5
+
+
+def _backoff(retries: int) -> float:
+    return min(3600, 60 * 2**retries) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
 
 
 # Longer than a send can take with every client retry; shorter than the submission lease.
@@ -45,3 +54,17 @@ def action_request_upload_task(*, action_id: int) -> bool:
     return (
         action_request_upload_send(action_id=action_id, client=mdi_client()).closed_at is not None
     )
+
+
+@shared_task(bind=True, acks_late=True, max_retries=NOTIFICATION_MAX_RETRIES)
+def notification_send_task(self, *, notification_id: int) -> str:
+    from cases.services.notifications import notification_mark_failed, notification_send
+    from core.exceptions import TransientError
+
+    try:
+        return notification_send(notification_id=notification_id)
+    except TransientError as exc:
+        if self.request.retries >= self.max_retries:
+            notification_mark_failed(notification_id=notification_id, reason=str(exc))
+            return "failed"
+        raise self.retry(countdown=_backoff(self.request.retries)) from exc

@@ -37,6 +37,17 @@ class WaitlistForm(forms.Form):
 
 PHONE_DIGITS = re.compile(r"\d")
 
+
+def us_phone_digits(value: str) -> str:
+    """The 10 digits of a US number however it was typed; ValidationError otherwise."""
+    digits = "".join(PHONE_DIGITS.findall(value))
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) != 10:
+        raise forms.ValidationError("Please enter a 10-digit US phone number, like 415 555 0123.")
+    return digits
+
+
 # Shown beside a field longer than MD Integrations accepts (patients/limits.py). The value stays
 # in the field and is never cut: a cut street name ships to the wrong address, so the patient
 # chooses how to shorten it.
@@ -120,14 +131,7 @@ class IdentityForm(forms.Form):
         self.residence_state = residence_state
 
     def clean_phone(self) -> str:
-        digits = "".join(PHONE_DIGITS.findall(self.cleaned_data["phone"]))
-        if len(digits) == 11 and digits.startswith("1"):
-            digits = digits[1:]
-        if len(digits) != 10:
-            raise forms.ValidationError(
-                "Please enter a 10-digit US phone number, like 415 555 0123."
-            )
-        return digits
+        return us_phone_digits(self.cleaned_data["phone"])
 
     def clean_address_state(self) -> str:
         state = self.cleaned_data["address_state"]
@@ -148,3 +152,29 @@ class PhotoIdForm(forms.Form):
             attrs={"accept": "image/jpeg,image/png,image/heic,application/pdf"}
         ),
     )
+
+
+class NotificationPreferenceForm(forms.Form):
+    notify_by_email = forms.BooleanField(
+        label="Email me when there is news about my visit",
+        required=False,
+        help_text="The email says only that there is an update, never what it is.",
+    )
+    notify_by_sms = forms.BooleanField(
+        label="Text me when there is news about my visit", required=False
+    )
+    phone = forms.CharField(
+        label="Mobile number", max_length=20, required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+        help_text="A US mobile number. It is also the number your clinician and pharmacy have.",
+    )  # fmt: skip
+
+    def clean_phone(self) -> str:
+        value = self.cleaned_data["phone"].strip()
+        return us_phone_digits(value) if value else ""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("notify_by_sms") and not data.get("phone") and "phone" not in self.errors:
+            self.add_error("phone", "Please enter the mobile number we should text.")
+        return data

@@ -42,6 +42,10 @@ class Patient(TimeStampedModel):
     # Filled by case submission once MDI knows this patient.
     mdi_patient_id = models.CharField(max_length=64, blank=True)
 
+    # How the patient hears that a visit changed; texts go to `phone`.
+    notify_by_email = models.BooleanField(default=True)
+    notify_by_sms = models.BooleanField(default=False)
+
     def __str__(self) -> str:
         return f"Patient {self.public_id}"
 

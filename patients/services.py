@@ -92,6 +92,19 @@ def patient_update_identity(
     return patient
 
 
+def patient_update_notification_preferences(
+    *, patient: Patient, notify_by_email: bool, notify_by_sms: bool, phone: str
+) -> Patient:
+    """How the patient hears about their visits; applies to notifications created from now
+    on. An empty `phone` keeps the number on file (texts need one; the form checks)."""
+    patient.notify_by_email = notify_by_email
+    patient.notify_by_sms = notify_by_sms
+    patient.phone = phone or patient.phone
+    patient.full_clean()
+    patient.save(update_fields=["notify_by_email", "notify_by_sms", "phone", "updated_at"])
+    return patient
+
+
 def identity_document_upload(
     *, patient: Patient, uploaded: UploadedFile, kind: str = DocumentKind.PHOTO_ID
 ) -> IdentityDocument:

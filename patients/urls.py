@@ -11,4 +11,9 @@ urlpatterns = [
     path("identity/", views.identity, name="identity"),
     path("photo-id/", views.photo_id, name="photo_id"),
     path("documents/<uuid:document_id>/", views.document, name="document"),
+    path(
+        "notifications/",
+        views.notification_preferences,
+        name="notification_preferences",
+    ),
 ]

@@ -8,7 +8,13 @@ from core.audit import access_log_record
 from core.models import AccessLogAction
 from core.uploads import UploadRejected, upload_open
 from intake.selectors import questionnaire_default
-from patients.forms import EligibilityForm, IdentityForm, PhotoIdForm, WaitlistForm
+from patients.forms import (
+    EligibilityForm,
+    IdentityForm,
+    NotificationPreferenceForm,
+    PhotoIdForm,
+    WaitlistForm,
+)
 from patients.selectors import (
     identity_document_get_for_viewer,
     identity_document_latest,
@@ -19,6 +25,7 @@ from patients.services import (
     patient_check_eligibility,
     patient_get_or_create,
     patient_update_identity,
+    patient_update_notification_preferences,
     state_waitlist_join,
 )
 
@@ -151,3 +158,19 @@ def document(request: HttpRequest, document_id: str) -> HttpResponse:
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+@login_required
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    patient = patient_get_or_create(user=request.user)
+    initial = {
+        "notify_by_email": patient.notify_by_email,
+        "notify_by_sms": patient.notify_by_sms,
+        "phone": patient.phone,
+    }
+    form = NotificationPreferenceForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        patient_update_notification_preferences(patient=patient, **form.cleaned_data)
+        messages.success(request, "Your notification choices are saved.")
+        return redirect("patients:notification_preferences")
+    return render(request, "patients/notification_preferences.html", {"form": form})

@@ -31,12 +31,12 @@ from cases.models import (
     CaseStatus,
     CaseTimelineEntry,
     DuplicateMdiCase,
-    Notification,
     Prescription,
     PrescriptionStatus,
     TimelineOutcome,
 )
 from cases.services.messages import case_action_requests_close
+from cases.services.notifications import notification_request
 from cases.services.submission import case_duplicate_record
 from payments.services import payment_capture_request, payment_release_request
 from webhooks.models import WebhookEvent
@@ -117,10 +117,6 @@ def _record(
         pass  # this event is already on the timeline (a reprocess after success)
 
 
-def _notify(case: Case, key: str, kind: str) -> None:
-    Notification.objects.get_or_create(key=key, defaults={"case": case, "kind": kind})
-
-
 def _event_is_newer_in_review(case: Case, event: WebhookEvent) -> bool:
     """Within the review phase the later MDI timestamp wins; equal ones fall back to the
     event key, so every worker decides the same way."""
@@ -188,20 +184,22 @@ def _after_case_transition(case: Case, event: WebhookEvent, before: str) -> None
         # The payment is released however the visit ended; the message says how it ended.
         if case.payment_id:
             payment_release_request(payment=case.payment)
-        _notify(case, f"case:{case.pk}:{case.status}", case.status)
+        notification_request(case=case, key=f"case:{case.pk}:{case.status}", kind=case.status)
         return
     if reached >= CASE_PHASE[CaseStatus.APPROVED]:
         if case.payment_id:
             payment_capture_request(payment=case.payment)
-        _notify(case, f"case:{case.pk}:approved", CaseStatus.APPROVED)
+        notification_request(case=case, key=f"case:{case.pk}:approved", kind=CaseStatus.APPROVED)
     if case.status == CaseStatus.PRESCRIPTION_SENT:
-        _notify(case, f"case:{case.pk}:prescription_sent", CaseStatus.PRESCRIPTION_SENT)
+        notification_request(
+            case=case, key=f"case:{case.pk}:prescription_sent", kind=CaseStatus.PRESCRIPTION_SENT
+        )
     if case.status == CaseStatus.MORE_INFO_REQUESTED:
         # Each real request is its own transition, identified by when MDI made it.
-        _notify(
-            case,
-            f"case:{case.pk}:more_info_requested:{event.provider_timestamp}",
-            CaseStatus.MORE_INFO_REQUESTED,
+        notification_request(
+            case=case,
+            key=f"case:{case.pk}:more_info_requested:{event.provider_timestamp}",
+            kind=CaseStatus.MORE_INFO_REQUESTED,
         )
 
 
@@ -287,7 +285,9 @@ def _apply_prescription(case: Case, event: WebhookEvent, payload: dict[str, Any]
                 and prescription.status == PrescriptionStatus.DELIVERED
             )
             if reached and status in NOTIFY_PRESCRIPTION:
-                _notify(case, f"prescription:{prescription.pk}:{status}", status)
+                notification_request(
+                    case=case, key=f"prescription:{prescription.pk}:{status}", kind=status
+                )
     return outcome
 
 

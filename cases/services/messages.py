@@ -31,6 +31,7 @@ from cases.models import (
     MessageSender,
     MessageStatus,
 )
+from cases.services.notifications import notification_request
 from core.exceptions import PermanentError, TransientError
 from core.uploads import IMAGE_TYPES, upload_open, upload_sanitize, upload_store
 from patients.models import Patient
@@ -91,12 +92,7 @@ def _latest_case(patient_id: str) -> Case | None:
 
 
 def _notify_message(case: Case, mdi_message_id: str) -> None:
-    """The notifications module is being written in parallel: until it exists, no notice."""
-    try:
-        from cases.services.notifications import notification_request
-    except ImportError:
-        logger.info("cases.services.notifications missing: message %s not announced", case.pk)
-        return
+    """One notice per clinician or support message, however often MDI announces it."""
     notification_request(case=case, kind="message", key=f"message:{mdi_message_id}")
 
 

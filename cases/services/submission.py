@@ -22,11 +22,13 @@ from cases.mdi_client import MdiCaseLink, MdiClient
 from cases.models import (
     Case,
     DuplicateMdiCase,
+    NotificationKind,
     Offering,
     SubmissionStatus,
     is_mdi_offering_id,
 )
 from cases.payloads import mdi_case_payload, mdi_case_questions, mdi_patient_payload
+from cases.services.notifications import notification_request
 from core.exceptions import DomainError, PermanentError, TransientError
 from core.uploads import upload_open
 from intake.models import QuestionnaireResponse, ResponseAttachment, ResponseStatus
@@ -114,6 +116,9 @@ def case_submit(*, patient: Patient, response: QuestionnaireResponse) -> Case:
     case = Case(patient=patient, intake_response=response, payment=payment)
     case_ready_to_send(case=case)
     case.save()
+    notification_request(
+        case=case, kind=NotificationKind.SUBMITTED, key=f"case:{case.pk}:submitted"
+    )
     # A lambda, not functools.partial: Django logs a failing robust callback by __qualname__.
     transaction.on_commit(lambda case_id=case.pk: _enqueue_send(case_id), robust=True)
     return case

@@ -188,6 +188,10 @@ USE_TZ = True
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@localhost>")
+# A notification task holds its row lock while it talks to the mail server: never forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Where text messages go (core/sms.py). The console backend logs only that one was sent.
+SMS_BACKEND = env("SMS_BACKEND", default="core.sms.ConsoleSmsBackend")
 
 # --- Cache ----------------------------------------------------------------------------------
 # Redis when configured, so the MDI token and throttles are shared across processes.

@@ -4,10 +4,9 @@ lost replies included), and a request stays open until answered or the case move
 
 import html
 import io
-import sys
-import types
 
 import pytest
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -104,17 +103,17 @@ def test_a_clinician_message_is_fetched_once_and_stored_once(case, deliver, fake
     assert message.sent_at is not None
 
 
-def test_only_care_team_messages_ask_for_a_notification(case, deliver, fake_mdi, monkeypatch):
-    """cases.services.notifications is written in parallel: stand in for it here."""
-    calls = []
-    module = types.ModuleType("cases.services.notifications")
-    module.notification_request = lambda **kwargs: calls.append(kwargs)
-    monkeypatch.setitem(sys.modules, "cases.services.notifications", module)
+def test_only_care_team_messages_are_announced_and_each_once(case, deliver, fake_mdi):
+    from cases.models import Notification
+
     fake_mdi.add_message(MDI_PATIENT, "Please send a photo.", message_id="c1")
     fake_mdi.add_message(MDI_PATIENT, "Sure.", by="Patient", message_id="p1")
     _message_created(deliver, "c1")
+    _message_created(deliver, "c1")  # MDI announces it again
     _message_created(deliver, "p1", user_type=PATIENT)
-    assert calls == [{"case": case, "kind": "message", "key": "message:c1"}]
+    notices = Notification.objects.filter(kind="message")
+    assert list(notices.values_list("key", flat=True)) == ["message:c1"]
+    assert len([m for m in mail.outbox if "new message" in m.subject]) == 1
     assert CaseMessage.objects.get(mdi_message_id="p1").direction == MessageDirection.OUT
 
 

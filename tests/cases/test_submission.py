@@ -34,7 +34,8 @@ def submitted(completed, django_capture_on_commit_callbacks) -> Case:
     patient, response = completed
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         case = case_submit(patient=patient, response=response)
-    assert len(callbacks) == 1  # sending is enqueued after commit, never inside the request
+    # Sending to MDI and the "visit submitted" email: both after commit, never in the request.
+    assert len(callbacks) == 2
     return case
 
 
