@@ -123,7 +123,7 @@ def visit_wording(*, case: Case) -> VisitWording:
         return VisitWording(
             "More information requested",
             "Your clinician asked a question before deciding.",
-            "Reply below so they can continue.",
+            "Answer your clinician's question on this page so they can continue.",
             True,
             needs_patient=True,
         )

@@ -58,7 +58,7 @@ STATES = [
     ({"status": CaseStatus.UNDER_REVIEW}, None,
      "Under review", "A clinician licensed in your state is reviewing your answers"),
     ({"status": CaseStatus.MORE_INFO_REQUESTED}, None,
-     "More information requested", "Reply below"),
+     "More information requested", "Answer your clinician's question"),
     ({"status": CaseStatus.WITH_SUPPORT}, None, "With our support team", "in touch"),
     ({"status": CaseStatus.APPROVED}, None, "Treatment approved", "being prepared"),
     ({"status": CaseStatus.PRESCRIPTION_SENT}, PrescriptionStatus.WRITTEN,

@@ -61,11 +61,16 @@ def _sign_in(page, url: str, email: str) -> None:
 
 
 def test_submit_and_drive_the_case_through_every_console_button(
-    browser, live_mdi, finished_intake, screenshot
+    browser, live_mdi, finished_intake, screenshot, tmp_path
 ):
     from playwright.sync_api import expect
 
     patient, response = finished_intake
+    photo = tmp_path / "crown.jpg"
+    out = io.BytesIO()
+    Image.new("RGB", (320, 200), (150, 120, 100)).save(out, format="JPEG")
+    photo.write_bytes(out.getvalue())
+    photo = str(photo)
     patient_page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
     patient_page.device_name = "phone"
     _sign_in(patient_page, f"{live_mdi.url}/accounts/login/", patient.user.email)
@@ -95,8 +100,37 @@ def test_submit_and_drive_the_case_through_every_console_button(
     press("Assign", "Under review")
     staff_page.get_by_label("Message or reason").fill("How long have you used minoxidil?")
     press("Request more info", "More information requested")
-    screenshot(patient_page, "21-case-more-info")
+    expect(patient_page.get_by_text("Your clinician asked for more information")).to_be_visible()
+    staff_page.get_by_label("Message or reason").fill("Could you also send a photo of the crown?")
     press("Send message")
+    patient_page.reload()
+    expect(
+        patient_page.get_by_text("Could you also send a photo of the crown?", exact=True)
+    ).to_be_visible()
+    screenshot(patient_page, "21-case-more-info")
+
+    # The patient answers with a photo, then signs out and back in on the way.
+    patient_page.get_by_label("Your answer").fill("About two years, once a day.")
+    patient_page.locator(
+        "form:has(#{}) input[type=file]".format(
+            patient_page.get_by_label("Your answer").get_attribute("id")
+        )
+    ).set_input_files(photo)
+    patient_page.get_by_role("button", name="Send to your clinician").click()
+    expect(patient_page.get_by_text("About two years, once a day.", exact=True)).to_be_visible()
+    expect(patient_page.locator(".status-pill", has_text="Sent")).to_be_visible()
+    screenshot(patient_page, "21b-reply-sent")
+    patient_page.get_by_role("button", name="Sign out").click()
+    _sign_in(patient_page, f"{live_mdi.url}/accounts/login/", patient.user.email)
+    expect(patient_page.get_by_role("heading", name="Your visits")).to_be_visible()
+    screenshot(patient_page, "21c-dashboard")
+    patient_page.get_by_role(
+        "link", name=re.compile("Reply to your clinician|See this visit")
+    ).click()
+    from cases.models import CaseMessage
+
+    reply = CaseMessage.objects.get(direction="out")
+    assert (reply.status, bool(reply.mdi_file_id)) == ("sent", True)
     press("Transfer to support", "With our support team")
     press("Assign", "Under review")
     press("Approve", "Treatment approved")
@@ -104,7 +138,8 @@ def test_submit_and_drive_the_case_through_every_console_button(
     for button in ("Pharmacy received", "Filled", "Shipped", "Delivered"):
         press(button)
     patient_page.reload()
-    expect(patient_page.locator(".status-pill", has_text="Delivered")).to_be_visible()
+    expect(patient_page.get_by_role("heading", name="Delivered")).to_be_visible()
+    expect(patient_page.get_by_role("link", name=re.compile("^1Z"))).to_be_visible()
     screenshot(patient_page, "22-case-delivered")
     for chaos in (
         "Chaos: send last twice",
