@@ -207,3 +207,15 @@ def test_a_finished_but_unpaid_intake_resumes_at_checkout_not_a_blank_form(
     assert client.get(reverse("cases:home")).url == reverse(
         "cases:checkout", args=[response.public_id]
     )
+
+
+def test_a_decline_on_the_dashboard_says_what_happened_to_the_payment(signed_in, patient):
+    from django.utils import timezone
+
+    from payments.models import Payment
+
+    case = CaseFactory(patient=patient, status=CaseStatus.DECLINED, decline_reason="Not suitable")
+    Payment.objects.filter(pk=case.payment_id).update(status="released", released_at=timezone.now())
+    page = _page(signed_in, reverse("cases:dashboard"))
+    assert "Treatment not prescribed" in page and "Not suitable" in page
+    assert "was released" in page and "You were not charged" in page
