@@ -3,7 +3,7 @@ its polled status all read it. It says only what the clinician or pharmacy repor
 guaranteed outcome."""
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from cases.models import CancelledBy, Case, CaseStatus, PrescriptionStatus, SubmissionStatus
 
@@ -30,9 +30,13 @@ class VisitWording:
 
 
 def tracking_url(*, carrier: str, number: str) -> str:
-    """The carrier's own tracking page, or "" for a carrier we do not know."""
-    template = TRACKING_URLS.get(carrier.strip().lower())
-    return template.format(quote(number)) if template and number else ""
+    """The carrier's own tracking page, a web search for a carrier we do not know, or ""
+    while there is no tracking number. The one place both the visit page and emails use."""
+    if not number:
+        return ""
+    if template := TRACKING_URLS.get(carrier.strip().lower().replace(" ", "")):
+        return template.format(quote(number))
+    return f"https://www.google.com/search?q={quote_plus(f'{carrier} {number}'.strip())}"
 
 
 def _order_wording(case: Case) -> VisitWording:

@@ -8,7 +8,6 @@ link the one detail of the order. No medication, condition, reason or outcome, e
 
 import logging
 import smtplib
-from urllib.parse import quote_plus
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -25,6 +24,7 @@ from cases.models import (
     NotificationStatus,
     Prescription,
 )
+from cases.wording import tracking_url
 from core.exceptions import TransientError
 from core.sms import send_sms
 
@@ -42,11 +42,6 @@ SUBJECTS: dict[str, str] = {
     NotificationKind.DECLINED: "An update on your {site} visit",
     NotificationKind.CANCELLED: "An update on your {site} visit",
     NotificationKind.FAILED: "An update on your {site} visit",
-}
-TRACKING_URLS = {
-    "ups": "https://www.ups.com/track?tracknum={number}",
-    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
-    "fedex": "https://www.fedex.com/fedextrack/?trknbr={number}",
 }
 # Mail servers and networks fail for a while; these are worth another try.
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError, TransientError)
@@ -90,16 +85,10 @@ def _visit_url(case: Case) -> str:
 
 
 def notification_tracking_url(*, prescription: Prescription | None) -> str:
-    """The carrier's tracking page, or a web search for carriers we do not know; "" when
-    there is no tracking number yet."""
-    if prescription is None or not prescription.tracking_number:
+    """The shipment's tracking link for the shipped email; "" when there is none yet."""
+    if prescription is None:
         return ""
-    number = quote_plus(prescription.tracking_number)
-    carrier = prescription.carrier.strip()
-    if template := TRACKING_URLS.get(carrier.lower().replace(" ", "")):
-        return template.format(number=number)
-    query = quote_plus(f"{carrier} {prescription.tracking_number}".strip())
-    return f"https://www.google.com/search?q={query}"
+    return tracking_url(carrier=prescription.carrier, number=prescription.tracking_number)
 
 
 def _context(notification: Notification) -> dict[str, str]:
