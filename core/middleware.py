@@ -1,7 +1,13 @@
+import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+# Room for the other fields of a form that carries one file.
+UPLOAD_FORM_SLACK = 1024 * 1024
 
 
 class NoStoreForAuthenticatedMiddleware:
@@ -17,3 +23,30 @@ class NoStoreForAuthenticatedMiddleware:
             add_never_cache_headers(response)
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class DeclaredUploadSizeMiddleware:
+    """Refuse a multipart request whose declared size is beyond any upload we accept, before
+    a byte of it is read: Django would otherwise write a 150 MB body to disk first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH", "")
+        limit = settings.UPLOAD_MAX_BYTES + UPLOAD_FORM_SLACK
+        if (
+            request.content_type == "multipart/form-data"
+            and declared.isdigit()
+            and int(declared) > limit
+        ):
+            logging.getLogger("security").info(
+                "refused a %s-byte upload to %s", declared, request.path
+            )
+            return render(
+                request,
+                "core/upload_too_large.html",
+                {"limit_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024)},
+                status=413,
+            )
+        return self.get_response(request)

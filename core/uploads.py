@@ -8,6 +8,7 @@ maps to; views that serve them check who is asking.
 """
 
 import io
+import threading
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import UploadedFile
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 from pillow_heif import register_heif_opener
 
 from core.exceptions import DomainError
@@ -41,6 +42,15 @@ _SNIFFED_EXTENSIONS = {
 
 
 TOO_MANY_PIXELS = "This image's dimensions are too large. Please upload a normal photo or a scan."
+UNREADABLE = "We couldn't read this image. Please take the photo again."
+# A PNG cannot be decoded at a reduced scale, and a 100 KB one can unpack to hundreds of MB:
+# its own, lower cap (phones save photos as JPEG or HEIC; a PNG is a screenshot or a scan).
+PNG_MAX_PIXELS = 16_000_000
+# A JPEG larger than this is decoded at half scale (DCT scaling): still ~6 MP for a clinician.
+JPEG_FULL_DECODE_PIXELS = 8_000_000
+# Decoding is where memory goes (a 150 KB PNG can unpack to 100 MB): at most this many at once
+# per process, so a burst of uploads queues instead of exhausting the server.
+_DECODE_SLOTS = threading.BoundedSemaphore(2)
 
 
 class UploadRejected(DomainError):
@@ -87,29 +97,50 @@ def _sniff(data: bytes) -> str | None:
 def _reencode_image(data: bytes, mime_type: str) -> tuple[bytes, str]:
     """Check dimensions from the header, then decode and re-encode without metadata.
 
-    HEIC is converted to JPEG: clinicians' tools and browsers read JPEG everywhere.
+    Memory is bounded three ways: the pixel caps are checked before decoding (lower for PNG),
+    a large JPEG is decoded straight at half scale (draft), and at most two images decode at
+    once per process; nothing is copied while decoding. HEIC becomes JPEG: clinicians' tools
+    and browsers read JPEG everywhere. `benchmarks/upload_memory.py` prints the peak.
     """
+    with _DECODE_SLOTS:
+        image = _decode(data)
+        # Drop every metadata block Pillow carried over (EXIF, XMP, text chunks) before saving.
+        image.info = {}
+        out = io.BytesIO()
+        if mime_type == PNG:
+            image.save(out, format="PNG")
+            return out.getvalue(), PNG
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        image.save(out, format="JPEG", quality=90)
+        return out.getvalue(), JPEG
+
+
+def pixel_cap(*, image_format: str | None) -> int:
+    cap = settings.UPLOAD_MAX_PIXELS
+    return min(cap, PNG_MAX_PIXELS) if image_format == "PNG" else cap
+
+
+def _decode(data: bytes) -> Image.Image:
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            width, height = probe.size  # read from the header, nothing decoded yet
-            if width * height > settings.UPLOAD_MAX_PIXELS:
-                raise UploadRejected(TOO_MANY_PIXELS)
-            probe.load()
-            image = ImageOps.exif_transpose(probe)  # keep the orientation the EXIF asked for
+        probe = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:  # Pillow's own, stricter guard fired first
         raise UploadRejected(TOO_MANY_PIXELS) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise UploadRejected("We couldn't read this image. Please take the photo again.") from exc
-    # Drop every metadata block Pillow carried over (EXIF, XMP, text chunks) before saving.
-    image.info = {}
-    out = io.BytesIO()
-    if mime_type == PNG:
-        image.save(out, format="PNG")
-        return out.getvalue(), PNG
-    if image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
-    image.save(out, format="JPEG", quality=90)
-    return out.getvalue(), JPEG
+    except Exception as exc:  # every decoder failure is the patient's "take it again"
+        raise UploadRejected(UNREADABLE) from exc
+    width, height = probe.size  # read from the header, nothing decoded yet
+    if width * height > pixel_cap(image_format=probe.format):
+        raise UploadRejected(TOO_MANY_PIXELS)
+    try:
+        if probe.format == "JPEG" and width * height > JPEG_FULL_DECODE_PIXELS:
+            probe.draft(probe.mode, (width // 2, height // 2))
+        probe.load()
+        ImageOps.exif_transpose(probe, in_place=True)  # the orientation the EXIF asked for
+    except Image.DecompressionBombError as exc:
+        raise UploadRejected(TOO_MANY_PIXELS) from exc
+    except Exception as exc:  # truncated data, oversized text or profile chunks, bad headers
+        raise UploadRejected(UNREADABLE) from exc
+    return probe
 
 
 def upload_sanitize(

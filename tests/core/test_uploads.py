@@ -129,3 +129,44 @@ def test_our_pixel_limit_applies_below_pillows_own_bomb_threshold(settings):
     settings.UPLOAD_MAX_PIXELS = 1_000_000
     with pytest.raises(UploadRejected, match="dimensions are too large"):
         upload_sanitize(uploaded=upload("id.png", png_header_claiming(2_000, 1_000), "image/png"))
+
+
+def test_a_png_under_the_general_cap_but_over_the_png_cap_is_refused_before_decoding():
+    from core.uploads import PNG_MAX_PIXELS
+
+    width = 5_000
+    height = PNG_MAX_PIXELS // width + 1  # a handful of bytes that would unpack to ~64 MB
+    with pytest.raises(UploadRejected, match="dimensions are too large"):
+        upload_sanitize(uploaded=upload("id.png", png_header_claiming(width, height), "image/png"))
+
+
+def test_a_png_with_a_huge_text_chunk_is_a_clear_error_not_a_500():
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "x" * 30_000_000, zip=True)  # ~30 KB compressed, 30 MB unpacked
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(out, format="PNG", pnginfo=info)
+    with pytest.raises(UploadRejected, match="couldn't read this image"):
+        upload_sanitize(uploaded=upload("id.png", out.getvalue(), "image/png"))
+
+
+def test_a_large_jpeg_is_decoded_at_half_scale_and_kept_readable():
+    out = io.BytesIO()
+    Image.new("RGB", (4_000, 3_000), (120, 110, 100)).save(out, format="JPEG")
+    clean = upload_sanitize(uploaded=upload("photo.jpg", out.getvalue()))
+    with Image.open(io.BytesIO(clean.content)) as kept:
+        assert kept.size == (2_000, 1_500)
+
+
+def test_a_declared_150_mb_upload_is_refused_before_its_body_is_read(client, db):
+    from django.urls import reverse
+
+    response = client.post(
+        reverse("accounts:signup"),
+        data=b"--x\r\n",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(150 * 1024 * 1024),
+    )
+    assert response.status_code == 413
+    assert b"That file is too large" in response.content and b"10 MB" in response.content
