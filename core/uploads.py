@@ -181,6 +181,13 @@ def upload_store(*, sanitized: SanitizedUpload, folder: str) -> str:
     return private_storage().save(name, ContentFile(sanitized.content))
 
 
+def upload_delete(*, names: list[str]) -> None:
+    """Remove stored files whose rows were never kept (a refused step, a rolled-back save)."""
+    storage = private_storage()
+    for name in names:
+        storage.delete(name)
+
+
 def upload_open(*, name: str) -> bytes:
     with private_storage().open(name, "rb") as handle:
         return handle.read()

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.exceptions import DomainError
-from core.uploads import upload_sanitize, upload_store
+from core.uploads import upload_delete, upload_sanitize, upload_store
 from intake.models import (
     CHOICE_TYPES,
     AnswerOption,
@@ -391,6 +391,40 @@ def questionnaire_response_save_step(
     file_refs, file_errors = _store_attachments(
         response=response, structure=structure, step_link_id=step_link_id, files=files or {}
     )
+    new_files = [
+        a.stored_name
+        for a in response.attachments.filter(public_id__in=[r[0] for r in file_refs.values()])
+    ]
+    try:
+        return _save_step_answers(
+            response=response,
+            structure=structure,
+            step_link_id=step_link_id,
+            raw=raw,
+            prior=prior,
+            stored=stored,
+            file_refs=file_refs,
+            file_errors=file_errors,
+            new_files=new_files,
+        )
+    except BaseException:
+        # The transaction rolls back and drops the attachment rows: their files go too.
+        upload_delete(names=new_files)
+        raise
+
+
+def _save_step_answers(
+    *,
+    response: QuestionnaireResponse,
+    structure: VersionStructure,
+    step_link_id: str,
+    raw: dict[str, list[str]],
+    prior: dict[str, Answer],
+    stored: dict,
+    file_refs: dict[str, list[str]],
+    file_errors: dict[str, list[str]],
+    new_files: list[str],
+) -> StepOutcome:
     # A step re-shown after an upload keeps the stored file unless a new one replaces it.
     for node in structure.items_of_step(step_link_id):
         if node.type == ItemType.ATTACHMENT:
@@ -402,6 +436,7 @@ def questionnaire_response_save_step(
     result.errors.update(_attachment_refs_valid(response, result.answers))
     if not result.is_valid:
         transaction.set_rollback(True)
+        upload_delete(names=new_files)  # the rows roll back; a refused step keeps no file
         return StepOutcome(result=result, response=response)
     step_ids = {n.link_id for n in structure.items_of_step(step_link_id)}
     answers = {k: v for k, v in stored.items() if k not in step_ids}

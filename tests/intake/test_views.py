@@ -243,3 +243,16 @@ def test_sandbox_wording_only_appears_on_the_sandbox(intake_client, settings, sa
     assert "Continue to checkout" in page
     assert ("Sandbox mode" in page) is sandbox
     assert ("sandbox" in page.lower()) is sandbox  # no sandbox wording leaks into a real setup
+
+
+def test_a_refused_step_keeps_no_uploaded_file_on_disk(intake_client, settings):
+    _start(intake_client)
+    for number, data in [(1, STEP1), (2, STEP2), (3, STEP3)]:
+        assert intake_client.post(_url(number), data).status_code == 302
+    refused = intake_client.post(
+        _url(4), {"treatment-preference": "both", "scalp-photo": _scalp_photo()}
+    )  # no attestation: the step is refused
+    assert refused.status_code == 200
+    folder = settings.PRIVATE_MEDIA_ROOT / "intake"
+    assert not folder.exists() or not any(folder.iterdir())
+    assert not _response().attachments.exists()
