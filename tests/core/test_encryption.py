@@ -100,3 +100,27 @@ def test_field_classes_are_what_models_use():
         type(f) for f in EncryptedThing._meta.concrete_fields
     }
     assert AccessLog._meta.get_field("object_id").max_length == 64
+
+
+def test_rotation_never_writes_back_a_value_read_before_a_concurrent_save(
+    thing_table, settings, monkeypatch
+):
+    from django.db.models.query import QuerySet
+
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old_key]
+    thing = EncryptedThing.objects.create(note=SECRET_TEXT)
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    real_iterator = QuerySet.iterator
+
+    def iterator_with_a_save_in_between(self, *args, **kwargs):
+        for item in real_iterator(self, *args, **kwargs):
+            # The running app saves the row after the command listed it, before it rewrote it.
+            EncryptedThing.objects.filter(pk=thing.pk).update(note="saved meanwhile")
+            yield item
+
+    monkeypatch.setattr(QuerySet, "iterator", iterator_with_a_save_in_between)
+    call_command("rotate_encryption_keys", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    monkeypatch.undo()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    assert EncryptedThing.objects.get(pk=thing.pk).note == "saved meanwhile"
