@@ -142,7 +142,8 @@ class Case(FSMModelMixin, TimeStampedModel):
     submitted_at = models.DateTimeField(null=True, blank=True)
     mdi_case_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     status = FSMField(choices=CaseStatus.choices, default=CaseStatus.SUBMITTED, protected=True)
-    decline_reason = models.TextField(blank=True)
+    # The clinician's words about the patient's health: encrypted like the answers.
+    decline_reason = EncryptedTextField(blank=True, default="")
     cancelled_by = models.CharField(max_length=16, choices=CancelledBy.choices, blank=True)
     # The newest review-phase event applied: MDI's timestamp, then the event key as tie-break.
     review_event_timestamp = models.BigIntegerField(null=True, blank=True)

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.exceptions import DomainError
-from core.fields import EncryptedJSONField
+from core.fields import EncryptedJSONField, EncryptedTextField
 from core.models import TimeStampedModel
 
 
@@ -406,13 +406,14 @@ class QuestionnaireResponse(FSMModelMixin, TimeStampedModel):
         choices=ResponseStatus.choices, default=ResponseStatus.IN_PROGRESS, protected=True
     )
     answers = EncryptedJSONField(default=dict)
-    answer_order = models.JSONField(default=list)
+    # Which questions were shown (follow-ups reveal answers): encrypted like the answers.
+    answer_order = EncryptedJSONField(default=list)
     # The link ids of the steps the patient has completed (saved with Continue).
     completed_steps = models.JSONField(default=list)
     completed_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     # Which question stopped the intake (a link id, not the answer).
-    stopped_by_link_id = models.CharField(max_length=64, blank=True)
+    stopped_by_link_id = EncryptedTextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
