@@ -245,3 +245,25 @@ def test_the_throttle_uses_the_client_behind_the_proxy(behind_one_proxy, frozen_
         HTTP_X_FORWARDED_FOR=OWNER,
     )
     assert (blocked.status_code, other.status_code) == (429, 302)
+
+
+def test_with_two_proxies_the_client_is_the_second_entry_from_the_right(settings, monkeypatch):
+    production = production_settings(monkeypatch, PROXY_COUNT="2")
+    for name in CLIENT_IP_SETTINGS:
+        if name in production:
+            setattr(settings, name, production[name])
+    from django.test import RequestFactory
+
+    from core.ratelimit import client_ip
+
+    request = RequestFactory().post(
+        "/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"{OWNER}, {ATTACKER}, 172.16.0.9"
+    )
+    assert client_ip(request) == ATTACKER
+
+
+def test_production_refuses_a_proxy_count_below_one(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="PROXY_COUNT"):
+        production_settings(monkeypatch, PROXY_COUNT="0")
