@@ -3,7 +3,6 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UserChangeForm
 
 from accounts.models import User
-from accounts.services import EMAIL_TAKEN
 from patients.limits import MDI_EMAIL_MAX
 
 # The email goes to MD Integrations with the patient, and it accepts no more than this; we
@@ -34,10 +33,9 @@ class SignUpForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(EMAIL_TAKEN)
-        return email
+        # No "already taken" error here: it would tell anyone which addresses have an account.
+        # accounts.services.user_sign_up handles a taken address without saying so.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self) -> dict:
         cleaned = super().clean()

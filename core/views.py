@@ -25,3 +25,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "broker": broker or ("ok" if settings.REDIS_URL else "not configured"),
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """settings.RATELIMIT_VIEW: a throttled request gets a plain 429 saying what to do."""
+    return render(request, "core/ratelimited.html", status=429)

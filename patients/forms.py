@@ -31,7 +31,9 @@ class EligibilityForm(forms.Form):
 
 
 class WaitlistForm(forms.Form):
-    email = forms.EmailField(label="Email address")
+    """Only the state: the list always uses the signed-in account's own email, so nobody can
+    sign other people's addresses up for our emails."""
+
     state = forms.ChoiceField(choices=STATE_CHOICES, widget=forms.HiddenInput)
 
 

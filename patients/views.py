@@ -3,7 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.decorators import ratelimit
 
+from core import ratelimit as limits
 from core.audit import access_log_record
 from core.models import AccessLogAction
 from core.uploads import UploadRejected, upload_open
@@ -54,9 +56,7 @@ def eligibility(request: HttpRequest) -> HttpResponse:
         )
         if decision.is_eligible:
             return redirect("patients:start")
-        waitlist = WaitlistForm(
-            initial={"email": request.user.email, "state": form.cleaned_data["state"]}
-        )
+        waitlist = WaitlistForm(initial={"state": form.cleaned_data["state"]})
         return render(
             request,
             "patients/eligibility_declined.html",
@@ -67,15 +67,18 @@ def eligibility(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@ratelimit(group="waitlist-ip", key="ip", rate=limits.WAITLIST_PER_IP)
+@ratelimit(group="waitlist-user", key="user", rate=limits.WAITLIST_PER_USER)
 def waitlist(request: HttpRequest) -> HttpResponse:
     form = WaitlistForm(request.POST)
     if form.is_valid():
-        state_waitlist_join(email=form.cleaned_data["email"], state=form.cleaned_data["state"])
+        # The account's own address; a posted "email" is ignored (the form has no such field).
+        state_waitlist_join(email=request.user.email, state=form.cleaned_data["state"])
         messages.success(
             request, "Thank you. We'll email you once clinicians are available in your state."
         )
         return redirect("home")
-    messages.error(request, "Please enter a valid email address to join the list.")
+    messages.error(request, "Please choose your state again to join the list.")
     return redirect("patients:eligibility")
 
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "adminsortable2",
     "axes",
+    "django_ratelimit",
     "core",
     "accounts",
     "patients",
@@ -83,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.NoStoreForAuthenticatedMiddleware",
+    # Turns django-ratelimit's Ratelimited exception into our 429 page (RATELIMIT_VIEW).
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # Axes must come last so it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -131,15 +134,31 @@ LOGIN_REDIRECT_URL = "cases:home"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour: a reset link is a key to health records
 
-# Brute-force protection: lock an email+IP pair after 5 failures for 15 minutes.
+# Brute-force protection: lock an email+IP pair after 5 failures for 15 minutes. Only the pair:
+# a lock on the email alone would let anyone lock any patient out by guessing wrong.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
-# Behind a proxy the client address comes from X-Forwarded-For (see production.py).
+# Login matches the email case-insensitively, so the lockout must count every case variant
+# (and stray spaces) of one address together, or each variant gets its own five tries.
+AXES_USERNAME_CALLABLE = "accounts.throttling.axes_username"
+# The client IP comes from django-ipware (installed for that reason: without it axes silently
+# uses REMOTE_ADDR). Locally nothing sits in front of Django, so only REMOTE_ADDR counts and a
+# forged X-Forwarded-For is ignored. production.py trusts the proxy's header instead.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_IPWARE_PROXY_COUNT = None
+# With a proxy count set, take the address at that position even when the client sent its own
+# X-Forwarded-For (which the proxy appends to); strict mode would fall back to the proxy's
+# address, putting every such client in one shared bucket.
+IPWARE_STRICT = False
+
+# Throttles for sign-up, password reset and the waiting list (core/ratelimit.py). They share
+# the client IP that axes resolves, and need a cache shared by every process: Redis when set.
+RATELIMIT_IP_META_KEY = "core.ratelimit.client_ip"
+RATELIMIT_VIEW = "core.views.ratelimited"
 
 # Sessions expire after two idle hours; every request slides the window.
 SESSION_COOKIE_AGE = 60 * 60 * 2
@@ -203,6 +222,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # django-ratelimit refuses a per-process cache because each process would count alone.
+    # Without Redis there is one process (runserver, tests), so the count is still right;
+    # production.py requires Redis and drops this.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -66,9 +66,21 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-# Trust X-Forwarded-For from exactly one proxy hop for throttling and webhook client IPs.
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=1)
+# The client IP for lockouts and throttles. PROXY_COUNT is how many proxies stand in front of
+# Django (default 1: the load balancer). Each appends the address it received the request from
+# to X-Forwarded-For, so the client is the PROXY_COUNT-th entry from the right; anything left of
+# it was written by the client and is not trusted. python-ipware counts only the proxies named
+# inside the header (the last proxy is REMOTE_ADDR, not in it), hence the minus one.
+PROXY_COUNT = env.int("PROXY_COUNT", default=1)
+if PROXY_COUNT < 1:
+    raise ImproperlyConfigured("PROXY_COUNT must be at least 1 (the proxy in front of Django)")
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT - 1
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+IPWARE_STRICT = False
+# Redis is the cache here, so django-ratelimit's shared-cache error (E003) must not be silenced.
+# Its W001 only says Django's own RedisCache is not on its list; that backend's incr is Redis
+# INCR, atomic, which is all the throttle needs.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

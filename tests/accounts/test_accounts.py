@@ -32,14 +32,15 @@ def test_signup_creates_a_patient_login_with_argon2_and_signs_them_in(client, se
     assert client.session["_auth_user_id"] == str(user.pk)
 
 
-def test_signup_refuses_an_email_that_differs_only_in_case_and_keeps_the_input(client):
-    UserFactory(email="taken@example.com")
+def test_signup_with_an_email_taken_in_another_case_creates_nothing_and_says_nothing(client):
+    owner = UserFactory(email="taken@example.com")
     response = _signup(client, email="TAKEN@example.com")
-    assert response.status_code == 200
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:signup_check_email")
     assert User.objects.count() == 1
-    content = response.content.decode()
-    assert "already exists" in content
-    assert 'value="TAKEN@example.com"' in content
+    owner.refresh_from_db()
+    assert owner.check_password(DEFAULT_PASSWORD)
+    assert "already exists" not in client.get(response.url).content.decode()
 
 
 def test_the_database_rejects_a_case_variant_duplicate_even_without_the_form():
@@ -179,17 +180,17 @@ def test_staff_cannot_add_a_patient_login_with_a_too_long_email_in_admin(admin_c
     assert not User.objects.filter(email=email).exists()
 
 
-def test_two_signups_for_one_email_at_once_get_a_message_not_a_500(client, monkeypatch):
+def test_two_signups_for_one_email_at_once_get_the_neutral_page_not_a_500(client, monkeypatch):
     """A double click: the losing request passed every check before the winner saved."""
-    from accounts import forms
+    from accounts import services
 
     UserFactory(email="race@example.com")  # the winner, saved just after our checks ran
-    monkeypatch.setattr(
-        forms.SignUpForm, "clean_email", lambda self: self.cleaned_data["email"].lower()
-    )
+    monkeypatch.setattr(services, "user_exists_with_email", lambda *, email: False)
     monkeypatch.setattr(User, "validate_constraints", lambda self, exclude=None: None)
     monkeypatch.setattr(User, "validate_unique", lambda self, exclude=None: None)
     response = _signup(client, email="race@example.com")
-    assert response.status_code == 200
-    assert "already exists" in response.content.decode()
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:signup_check_email")
+    assert "_auth_user_id" not in client.session
     assert User.objects.count() == 1
+    assert [m.to for m in mail.outbox] == [["race@example.com"]]

@@ -52,14 +52,42 @@ def test_an_unsupported_state_is_a_kind_stop_with_a_waitlist_and_nothing_is_stor
     assert patient_client.get(reverse("patients:start")).url == reverse("patients:eligibility")
 
 
-def test_the_waitlist_keeps_one_entry_per_email_and_state(patient_client):
+def test_the_waitlist_keeps_one_entry_per_email_and_state(patient_client, user):
     for _ in range(2):
-        patient_client.post(
-            reverse("patients:waitlist"), {"email": "Me@Example.com", "state": "AK"}
-        )
-    assert list(StateWaitlistEntry.objects.values_list("email", "state")) == [
-        ("me@example.com", "AK")
-    ]
+        patient_client.post(reverse("patients:waitlist"), {"state": "AK"})
+    assert list(StateWaitlistEntry.objects.values_list("email", "state")) == [(user.email, "AK")]
+
+
+def test_the_waitlist_uses_the_accounts_own_email_and_ignores_a_posted_one(patient_client, user):
+    """Otherwise a signed-in user could sign strangers' addresses up for our emails."""
+    response = patient_client.post(
+        reverse("patients:waitlist"), {"email": "Stranger@Example.com", "state": "AK"}
+    )
+    assert response.status_code == 302
+    assert list(StateWaitlistEntry.objects.values_list("email", "state")) == [(user.email, "AK")]
+
+
+def test_the_waitlist_form_shows_the_accounts_email_and_asks_for_none(patient_client, user):
+    response = patient_client.post(
+        reverse("patients:eligibility"), {"state": "AK", "date_of_birth": _years_ago(30)}
+    )
+    page = response.content.decode()
+    assert user.email in page
+    assert 'name="email"' not in page
+
+
+def test_the_waitlist_is_throttled_per_account(patient_client, monkeypatch):
+    import types
+
+    import django_ratelimit.core
+
+    # One fixed instant: the throttle's window cannot roll over mid-test.
+    monkeypatch.setattr(django_ratelimit.core, "time", types.SimpleNamespace(time=lambda: 1.7e9))
+    for _ in range(5):
+        assert patient_client.post(reverse("patients:waitlist"), {"state": "AK"}).status_code == 302
+    response = patient_client.post(reverse("patients:waitlist"), {"state": "AK"})
+    assert response.status_code == 429
+    assert "Too many requests" in response.content.decode()
 
 
 def test_under_the_minimum_age_is_stopped(patient_client, user):

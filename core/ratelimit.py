@@ -1,0 +1,35 @@
+"""Throttles for forms anyone can post that send email or store an address.
+
+Built on django-ratelimit (fixed windows in the shared cache). Each protected view is
+limited per client IP and per email address, so neither many addresses from one machine nor
+one address from many machines gets through. Over a limit the view raises Ratelimited and
+django_ratelimit.middleware.RatelimitMiddleware renders core.views.ratelimited (a 429).
+"""
+
+from django.http import HttpRequest
+
+from accounts.throttling import normalise_login_email
+
+# "count/period". Generous for a person, tight for a script.
+SIGNUP_PER_IP = "10/h"
+SIGNUP_PER_EMAIL = "3/h"
+RESET_PER_IP = "5/m"
+RESET_PER_EMAIL = "3/h"
+WAITLIST_PER_IP = "20/h"
+WAITLIST_PER_USER = "5/h"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address axes locks out (settings.RATELIMIT_IP_META_KEY), so both throttles see the
+    client behind the proxy in production rather than the proxy itself."""
+    from axes.helpers import get_client_ip_address  # axes reads settings on import
+
+    # Never empty: django-ratelimit parses the value as an address. Clients without one share
+    # a bucket, which is the safe direction for a throttle.
+    return get_client_ip_address(request) or request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104
+
+
+def posted_email(group: str, request: HttpRequest) -> str:
+    """A key for the posted `email`, in every case variant alike. A missing address is its own
+    key (the form refuses it anyway)."""
+    return normalise_login_email(request.POST.get("email")) or ""
