@@ -73,6 +73,8 @@ if MDI_SANDBOX_ENABLED:
     INSTALLED_APPS.append("mdi_sandbox")
 
 MIDDLEWARE = [
+    # First, so no later middleware (CSRF reads POST) meets an unreadable Content-Length.
+    "core.middleware.ContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
