@@ -125,6 +125,7 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.VarietyPasswordValidator", "OPTIONS": {"min_distinct": 4}},
 ]
 LOGIN_URL = "accounts:login"
 # Patients resume wherever they left off; staff are sent on to the admin from there.
