@@ -24,7 +24,10 @@ class SignUpForm(forms.Form):
         label="Password",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 10 characters; not a common password and not only numbers.",
+        help_text=(
+            "At least 10 characters, 4 of them different; not a common password and not only"
+            " numbers."
+        ),
     )
     password2 = forms.CharField(
         label="Confirm password",

@@ -2,12 +2,34 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
+from core.http import request_content_length
+
+security_logger = logging.getLogger("security")
 # Room for the other fields of a form that carries one file.
 UPLOAD_FORM_SLACK = 1024 * 1024
+
+
+class ContentLengthMiddleware:
+    """A Content-Length that is not a plain number is a 400 before anything reads the body:
+    Django raises ValueError on it at the first read, which would be a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request_content_length(request) is None:
+            security_logger.warning(
+                "refused %s %s from %s: bad content-length",
+                request.method,
+                request.path[:200],
+                request.META.get("REMOTE_ADDR"),
+            )
+            return HttpResponseBadRequest("bad content-length", content_type="text/plain")
+        return self.get_response(request)
 
 
 class NoStoreForAuthenticatedMiddleware:
@@ -40,9 +62,7 @@ class DeclaredUploadSizeMiddleware:
             and declared.isdigit()
             and int(declared) > limit
         ):
-            logging.getLogger("security").info(
-                "refused a %s-byte upload to %s", declared, request.path
-            )
+            security_logger.info("refused a %s-byte upload to %s", declared, request.path)
             return render(
                 request,
                 "core/upload_too_large.html",

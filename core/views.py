@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -5,6 +7,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core.health import health_check_broker, health_check_database
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -19,10 +23,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     database = health_check_database()
     broker = health_check_broker()
     healthy = database is None and broker is None
+    # The endpoint is public: exception names tell an attacker what runs behind it. Only the
+    # log, which operations read, gets them.
+    for component, reason in (("database", database), ("broker", broker)):
+        if reason is not None:
+            logger.warning("healthz: %s unavailable (%s)", component, reason)
     body = {
         "status": "ok" if healthy else "unavailable",
-        "database": database or "ok",
-        "broker": broker or ("ok" if settings.REDIS_URL else "not configured"),
+        "database": "ok" if database is None else "unavailable",
+        "broker": ("unavailable" if broker else ("ok" if settings.REDIS_URL else "not configured")),
     }
     return JsonResponse(body, status=200 if healthy else 503)
 

@@ -34,6 +34,13 @@ from intake.structure import version_structure_load
 from intake.validation import validate_step
 
 
+def _step_number(raw: str | None, *, count: int) -> int:
+    """The preview's ?step=, from the address bar: anything but a step that exists is step 1."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= count:
+        return int(raw)
+    return 1
+
+
 def _is_draft(obj: object) -> bool:
     version = obj if isinstance(obj, QuestionnaireVersion) else getattr(obj, "version", None)
     return version is None or version.status == VersionStatus.DRAFT
@@ -158,7 +165,7 @@ class QuestionnaireVersionAdmin(FrozenUnlessDraftMixin, SortableAdminBase, admin
                 request, "This version has no steps to preview yet.", messages.WARNING
             )
             return redirect("admin:intake_questionnaireversion_change", pk)
-        index = min(max(int(request.GET.get("step", 1)), 1), len(structure.steps))
+        index = _step_number(request.GET.get("step"), count=len(structure.steps))
         step = structure.steps[index - 1]
         is_post = request.method == "POST"
         raw = {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"}

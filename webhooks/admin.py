@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString
 
 from core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin, ReadOnlyInlineMixin
 from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.providers import UnsafeJson, load_json
 from webhooks.services import webhook_event_mark_resolved, webhook_event_reprocess
 
 # Domain apps add panels to the event page (e.g. the linked case's timeline) without
@@ -84,8 +85,8 @@ class WebhookEventAdmin(
     @admin.display(description="Payload (decrypted)")
     def payload(self, obj: WebhookEvent) -> str:
         try:
-            text = json.dumps(json.loads(obj.raw_body), indent=2, sort_keys=True)
-        except ValueError:
+            text = json.dumps(load_json(obj.raw_body), indent=2, sort_keys=True)
+        except UnsafeJson:  # malformed, non-finite or too deep to pretty-print safely
             text = obj.raw_body.decode("utf-8", "replace")
         return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text)
 

@@ -19,6 +19,7 @@ class DeliveryOutcome(models.TextChoices):
     ACCEPTED = "accepted", "Accepted (new event)"
     DUPLICATE = "duplicate", "Duplicate of a stored event"
     UNAUTHENTICATED = "unauthenticated", "Unauthenticated (refused)"
+    TOO_LARGE = "too_large", "Body too large (refused unread)"
 
 
 class WebhookDelivery(models.Model):

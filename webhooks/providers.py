@@ -4,6 +4,7 @@ Stripe: its signed `Stripe-Signature` header, verified by Stripe's own SDK)."""
 import hashlib
 import hmac
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,76 @@ KNOWN_EVENT_TYPES: dict[str, frozenset[str]] = {
 }
 
 REDACTED_HEADERS = {"authorization", "signature", "cookie", "stripe-signature", "x-md-signature"}
+# The only headers a delivery row keeps: enough to tell senders apart, never a sender's choice of
+# names or count, so refused floods cannot fill the table. Secrets are kept as "[redacted]"
+# markers, which show support whether the sender sent one at all.
+STORED_HEADERS = (
+    "content-type",
+    "content-length",
+    "user-agent",
+    "x-forwarded-for",
+    "authorization",
+    "signature",
+    "stripe-signature",
+)
+MAX_STORED_HEADERS = 20
+MAX_HEADER_NAME = 64
+MAX_HEADER_VALUE = 200
+
+# Real events nest a few levels; anything deeper is refused before Python's recursion limit
+# (about 1 000) can turn a parse, a repr or the admin's pretty-print into a 500.
+MAX_JSON_DEPTH = 32
+
+
+class UnsafeJson(ValueError):
+    """The body is not JSON this app will act on: invalid, non-finite numbers, or too deep."""
+
+
+def _refuse_constant(name: str) -> None:
+    # NaN and Infinity are not JSON, yet Python accepts them; as a timestamp or an amount they
+    # break arithmetic far from here.
+    raise UnsafeJson(f"non-finite number {name}")
+
+
+def _depth(value: object) -> int:
+    """Iterative, so measuring a hostile body cannot itself hit the recursion limit."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def load_json(body: bytes) -> Any:
+    """json.loads for bodies from outside. Raises UnsafeJson for anything it will not return."""
+    try:
+        value = json.loads(body, parse_constant=_refuse_constant)
+    except UnsafeJson:
+        raise
+    except (ValueError, RecursionError, OverflowError) as exc:  # UnicodeDecodeError included
+        raise UnsafeJson(type(exc).__name__) from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise UnsafeJson("nested too deeply")
+    return value
+
+
+def headers_to_store(headers: dict[str, str]) -> dict[str, str]:
+    """The allow-listed headers, bounded in number, name and value length, secrets redacted."""
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered not in STORED_HEADERS or len(name) > MAX_HEADER_NAME:
+            continue
+        kept[name] = "[redacted]" if lowered in REDACTED_HEADERS else str(value)[:MAX_HEADER_VALUE]
+        if len(kept) >= MAX_STORED_HEADERS:
+            break
+    return kept
 
 
 def mdi_verify(
@@ -132,14 +203,18 @@ def _unix_seconds(value: object) -> int | None:
     moment (1970 to 2100) is treated as absent rather than allowed to break receipt."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     seconds = int(value // 1000) if value > 10**11 else int(value)
     return seconds if 0 <= seconds < 4_102_444_800 else None
 
 
 def mdi_parse(*, body: bytes) -> ParsedEvent:
+    """Never raises: whatever an authenticated sender signed is stored, as malformed if it
+    cannot be read, so MDI gets its 200 and stops retrying."""
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = load_json(body)
+    except UnsafeJson:
         payload = None
     if not isinstance(payload, dict):
         payload = None
@@ -180,9 +255,14 @@ def stripe_verify(*, body: bytes, signature: str, secrets: list[str]) -> str:
             if "tolerance" in str(exc):
                 failure = "stale"
             continue
-        except (ValueError, AttributeError):  # not UTF-8, not JSON, or JSON but not an object
+        # Not UTF-8, not JSON, JSON but not an object, or nested past the recursion limit.
+        except (ValueError, AttributeError, RecursionError):
             return "malformed"
         if not isinstance(getattr(event, "id", None), str) or not getattr(event, "type", None):
+            return "malformed"
+        try:
+            load_json(body)  # the SDK accepts NaN and any depth; stripe_parse must not
+        except UnsafeJson:
             return "malformed"
         return ""
     return failure
@@ -191,7 +271,7 @@ def stripe_verify(*, body: bytes, signature: str, secrets: list[str]) -> str:
 def stripe_parse(*, body: bytes) -> ParsedEvent:
     """Only called on a body `stripe_verify` accepted, so it is a JSON object with id and type.
     Stripe's event id is its identity: a redelivery carries the same id."""
-    payload = json.loads(body)
+    payload = load_json(body)
     data = payload.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     obj = obj if isinstance(obj, dict) else {}

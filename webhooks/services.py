@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from webhooks.models import DeliveryOutcome, EventStatus, Provider, WebhookDelivery, WebhookEvent
 from webhooks.providers import (
-    REDACTED_HEADERS,
     ParsedEvent,
+    headers_to_store,
     mdi_parse,
     mdi_verify,
     stripe_parse,
@@ -23,6 +23,8 @@ from webhooks.providers import (
 from webhooks.registry import EventNotReady, handlers_for, preparers_for
 
 logger = logging.getLogger(__name__)
+# Refusals go to the security log, which operations alert on: ids and reasons, never a body.
+security_logger = logging.getLogger("security")
 
 # An event whose subject is not stored yet is retried this many times (with backoff) by the
 # sweeper before it is marked failed for support.
@@ -30,18 +32,14 @@ NOT_READY_MAX_ATTEMPTS = 8
 NOT_READY_BASE_DELAY = datetime.timedelta(seconds=30)
 # The sweeper re-enqueues events left unprocessed this long (a broker outage at receive time).
 SWEEP_AFTER = datetime.timedelta(seconds=60)
+# body_size is a PositiveIntegerField; a claimed Content-Length beyond it is recorded as this.
+MAX_RECORDED_BODY_SIZE = 2**31 - 1
 
 
 @dataclass(frozen=True)
 class ReceiveResult:
     status_code: int
     delivery: WebhookDelivery
-
-
-def _redact(headers: dict[str, str]) -> dict[str, str]:
-    return {
-        k: ("[redacted]" if k.lower() in REDACTED_HEADERS else v[:200]) for k, v in headers.items()
-    }
 
 
 def _enqueue(event_id: int) -> None:
@@ -72,7 +70,10 @@ def webhook_receive_mdi(
         authorizations=settings.MDI_WEBHOOK_AUTHORIZATION,
     )
     delivery = WebhookDelivery(
-        provider=Provider.MDI, client_ip=client_ip, headers=_redact(headers), body_size=len(body)
+        provider=Provider.MDI,
+        client_ip=client_ip,
+        headers=headers_to_store(headers),
+        body_size=len(body),
     )
     if failure:
         return _refuse(delivery=delivery, failure=failure)
@@ -98,7 +99,7 @@ def webhook_receive_stripe(
     delivery = WebhookDelivery(
         provider=Provider.STRIPE,
         client_ip=client_ip,
-        headers=_redact(headers),
+        headers=headers_to_store(headers),
         body_size=len(body),
     )
     if failure:
@@ -106,12 +107,36 @@ def webhook_receive_stripe(
     return _store(delivery=delivery, parsed=stripe_parse(body=body), body=body)
 
 
-def _refuse(*, delivery: WebhookDelivery, failure: str) -> ReceiveResult:
-    delivery.outcome = DeliveryOutcome.UNAUTHENTICATED
+def webhook_refuse_too_large(
+    *, provider: str, headers: dict[str, str], client_ip: str | None, body_size: int
+) -> ReceiveResult:
+    """Record a delivery refused before its body was read: who sent how much, never the body."""
+    delivery = WebhookDelivery(
+        provider=provider,
+        client_ip=client_ip,
+        headers=headers_to_store(headers),
+        body_size=min(body_size, MAX_RECORDED_BODY_SIZE),
+    )
+    return _refuse(delivery=delivery, failure="too-large", outcome=DeliveryOutcome.TOO_LARGE)
+
+
+def _refuse(
+    *,
+    delivery: WebhookDelivery,
+    failure: str,
+    outcome: str = DeliveryOutcome.UNAUTHENTICATED,
+) -> ReceiveResult:
+    delivery.outcome = outcome
     delivery.failure_reason = failure
     delivery.save()
-    logger.warning("refused %s webhook delivery %s: %s", delivery.provider, delivery.pk, failure)
-    return ReceiveResult(401, delivery)
+    security_logger.warning(
+        "refused %s webhook delivery %s from %s: %s",
+        delivery.provider,
+        delivery.pk,
+        delivery.client_ip,
+        failure,
+    )
+    return ReceiveResult(413 if outcome == DeliveryOutcome.TOO_LARGE else 401, delivery)
 
 
 def _store(*, delivery: WebhookDelivery, parsed: ParsedEvent, body: bytes) -> ReceiveResult:

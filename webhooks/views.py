@@ -4,29 +4,50 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from webhooks.services import ReceiveResult, webhook_receive_mdi, webhook_receive_stripe
+from core.http import request_content_length
+from webhooks.models import Provider
+from webhooks.services import (
+    ReceiveResult,
+    webhook_receive_mdi,
+    webhook_receive_stripe,
+    webhook_refuse_too_large,
+)
 
 MAX_BODY_BYTES = 1024 * 1024
+RESPONSE_TEXT = {200: "ok", 400: "bad request", 413: "too large"}
 
 
 @csrf_exempt  # authenticated by MDI's Authorization header and body signature instead
 @require_POST
 def mdi(request: HttpRequest) -> HttpResponse:
-    return _receive(request, webhook_receive_mdi)
+    return _receive(request, Provider.MDI, webhook_receive_mdi)
 
 
 @csrf_exempt  # authenticated by the Stripe-Signature header instead
 @require_POST
 def stripe(request: HttpRequest) -> HttpResponse:
-    return _receive(request, webhook_receive_stripe)
+    return _receive(request, Provider.STRIPE, webhook_receive_stripe)
 
 
-def _receive(request: HttpRequest, receive: Callable[..., ReceiveResult]) -> HttpResponse:
-    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
-        return HttpResponse("too large", status=413, content_type="text/plain")
+def _receive(
+    request: HttpRequest, provider: str, receive: Callable[..., ReceiveResult]
+) -> HttpResponse:
+    length = request_content_length(request)
+    if length is None:  # normally refused earlier by core.middleware.ContentLengthMiddleware
+        return _answer(400)
+    headers = dict(request.headers)
+    client_ip = request.META.get("REMOTE_ADDR")
+    if length > MAX_BODY_BYTES:
+        result = webhook_refuse_too_large(
+            provider=provider, headers=headers, client_ip=client_ip, body_size=length
+        )
+        return _answer(result.status_code)
     body = request.body  # the raw bytes, before anything parses them: the signature covers these
-    result = receive(
-        body=body, headers=dict(request.headers), client_ip=request.META.get("REMOTE_ADDR")
+    result = receive(body=body, headers=headers, client_ip=client_ip)
+    return _answer(result.status_code)
+
+
+def _answer(status: int) -> HttpResponse:
+    return HttpResponse(
+        RESPONSE_TEXT.get(status, "unauthorized"), status=status, content_type="text/plain"
     )
-    text = "ok" if result.status_code == 200 else "unauthorized"
-    return HttpResponse(text, status=result.status_code, content_type="text/plain")

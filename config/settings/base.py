@@ -74,6 +74,8 @@ if MDI_SANDBOX_ENABLED:
     INSTALLED_APPS.append("mdi_sandbox")
 
 MIDDLEWARE = [
+    # First, so no later middleware (CSRF reads POST) meets an unreadable Content-Length.
+    "core.middleware.ContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.DeclaredUploadSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -127,6 +129,7 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.VarietyPasswordValidator", "OPTIONS": {"min_distinct": 4}},
 ]
 LOGIN_URL = "accounts:login"
 # Patients resume wherever they left off; staff are sent on to the admin from there.

@@ -194,3 +194,32 @@ def test_two_signups_for_one_email_at_once_get_the_neutral_page_not_a_500(client
     assert "_auth_user_id" not in client.session
     assert User.objects.count() == 1
     assert [m.to for m in mail.outbox] == [["race@example.com"]]
+
+
+def test_signup_refuses_a_password_of_only_spaces_and_keeps_the_email(client):
+    response = _signup(client, email="Spaces@Example.com", password=" " * 10)
+    assert response.status_code == 200
+    content = html.unescape(response.content.decode())
+    assert "This password is only spaces." in content
+    assert 'value="Spaces@Example.com"' in content
+    assert not User.objects.exists()
+
+
+def test_signup_refuses_a_password_with_too_few_different_characters(client):
+    content = html.unescape(_signup(client, password="abababababab").content.decode())
+    assert "too few different characters" in content
+    assert not User.objects.exists()
+
+
+def test_password_reset_refuses_a_password_of_only_spaces(client):
+    user = UserFactory(email="blank@example.com")
+    client.post(reverse("accounts:password_reset"), {"email": "blank@example.com"})
+    link = re.search(r"https?://[^/]+(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
+    confirm = client.get(link, follow=True)
+    response = client.post(
+        confirm.redirect_chain[-1][0], {"new_password1": " " * 12, "new_password2": " " * 12}
+    )
+    assert response.status_code == 200
+    assert "This password is only spaces." in html.unescape(response.content.decode())
+    user.refresh_from_db()
+    assert not user.check_password(" " * 12)

@@ -168,3 +168,13 @@ def test_diff_view_shows_changes_against_the_source_version(advisor_client, demo
     ).content.decode()
     assert "family-history" in page
     assert "Has anyone in your close family had hair loss?" in page
+
+
+@pytest.mark.parametrize("step", ["abc", "", "0", "-1", "99", "2.5", "²", "9" * 5000])
+def test_preview_falls_back_to_step_one_for_a_step_that_does_not_exist(
+    advisor_client, demo_version, step
+):
+    url = reverse("admin:intake_questionnaireversion_preview", args=[demo_version.pk])
+    response = advisor_client.get(url, {"step": step})
+    assert response.status_code == 200
+    assert "Step 1 of 4" in response.content.decode()

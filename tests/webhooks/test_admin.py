@@ -95,3 +95,15 @@ def test_support_sees_cases_with_their_timeline_and_it_is_logged(client, case, d
     page = support.get(reverse("admin:cases_case_change", args=[case.pk])).content.decode()
     assert "case_approved" in page
     assert AccessLog.objects.filter(actor=user, object_type="cases.Case").exists()
+
+
+def test_support_can_open_a_deeply_nested_malformed_event_without_a_500(client):
+    from tests.webhooks.helpers import post_mdi
+
+    body = b"[" * 1000 + b"]" * 1000
+    assert post_mdi(client, body).status_code == 200
+    event = WebhookEvent.objects.get(status=EventStatus.MALFORMED)
+    support, _ = _staff_client(client, SUPPORT_STAFF)
+    response = support.get(reverse("admin:webhooks_webhookevent_change", args=[event.pk]))
+    assert response.status_code == 200
+    assert "[[[[" in response.content.decode()  # shown as raw text, not pretty-printed

@@ -1,0 +1,17 @@
+"""Reading request metadata that clients control, without trusting it."""
+
+from django.http import HttpRequest
+
+
+def request_content_length(request: HttpRequest) -> int | None:
+    """The declared body size: 0 when absent, None when it is not a plain decimal number.
+
+    Django's own int() accepts "-5", " 12" and non-ASCII digits, and raises on anything else
+    when the body is first read; every reader goes through here instead.
+    """
+    value = request.META.get("CONTENT_LENGTH") or ""
+    if not value:
+        return 0
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        return None
+    return int(value)
