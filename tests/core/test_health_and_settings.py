@@ -59,7 +59,10 @@ def test_healthz_is_503_when_the_database_is_down_and_names_no_exception(client,
         response = client.get(reverse("healthz"))
     assert response.status_code == 503
     body = json.loads(response.content)
-    assert body == {"status": "unavailable", "database": "unavailable", "broker": "not configured"}
+    # The broker is "ok" in CI (Redis configured) and "not configured" on a laptop.
+    assert (body["status"], body["database"]) == ("unavailable", "unavailable")
+    assert body["broker"] in {"ok", "not configured"}
+    assert set(body) == {"status", "database", "broker"}
     assert b"Error" not in response.content
     assert any("OperationalError" in r.getMessage() for r in caplog.records)  # logged, not shown
 
