@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from core.exceptions import DomainError, TransientError
+from core.tasks import task_enqueue
 from intake.models import QuestionnaireResponse
 from patients.models import Patient
 from payments.gateways import (
@@ -174,10 +175,7 @@ def _enqueue(operation: str, payment_id: int) -> None:
     from payments.tasks import payment_capture_task, payment_release_task
 
     task = payment_capture_task if operation == "capture" else payment_release_task
-    try:
-        task.delay(payment_id=payment_id)
-    except Exception:  # broker down: the sweeper re-enqueues requested moves
-        logger.warning("could not enqueue %s of payment %s", operation, payment_id)
+    task_enqueue(task, payment_id=payment_id)  # down: the sweeper re-enqueues requested moves
 
 
 def payment_capture(*, payment_id: int, gateway: PaymentGateway | None = None) -> str:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.tasks import task_enqueue
 from webhooks.models import DeliveryOutcome, EventStatus, Provider, WebhookDelivery, WebhookEvent
 from webhooks.providers import (
     ParsedEvent,
@@ -45,10 +46,7 @@ class ReceiveResult:
 def _enqueue(event_id: int) -> None:
     from webhooks.tasks import webhook_event_process_task
 
-    try:
-        webhook_event_process_task.delay(event_id=event_id)
-    except Exception:  # the broker is down: the row is the outbox, the sweeper will retry
-        logger.warning("could not enqueue webhook event %s; the sweeper will pick it up", event_id)
+    task_enqueue(webhook_event_process_task, event_id=event_id)  # the row is the outbox
 
 
 def webhook_receive_mdi(

@@ -33,6 +33,7 @@ from cases.models import (
 )
 from cases.services.notifications import notification_request
 from core.exceptions import PermanentError, TransientError
+from core.tasks import task_enqueue
 from core.uploads import IMAGE_TYPES, upload_open, upload_sanitize, upload_store
 from patients.models import Patient
 from patients.services import identity_document_link_mdi_file, identity_document_upload
@@ -188,7 +189,9 @@ def case_message_create(*, case: Case, text: str, photo: UploadedFile | None = N
         )
         message.full_clean(exclude=["status"])  # protected: only transitions move it
         message.save()
-        transaction.on_commit(lambda pk=message.pk: case_message_send_task.delay(message_id=pk))
+        transaction.on_commit(
+            lambda pk=message.pk: task_enqueue(case_message_send_task, message_id=pk), robust=True
+        )
     return message
 
 
@@ -203,7 +206,9 @@ def case_message_retry(*, message: CaseMessage) -> bool:
             return False
         message.send_retry()
         message.save()
-        transaction.on_commit(lambda pk=message.pk: case_message_send_task.delay(message_id=pk))
+        transaction.on_commit(
+            lambda pk=message.pk: task_enqueue(case_message_send_task, message_id=pk), robust=True
+        )
     return True
 
 
@@ -382,7 +387,8 @@ def action_request_upload(*, action: ActionRequest, uploaded: UploadedFile) -> A
             action.upload_error = ""
             action.save()
             transaction.on_commit(
-                lambda pk=action.pk: action_request_upload_task.delay(action_id=pk)
+                lambda pk=action.pk: task_enqueue(action_request_upload_task, action_id=pk),
+                robust=True,
             )
     return action
 

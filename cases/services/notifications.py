@@ -27,6 +27,7 @@ from cases.models import (
 from cases.wording import tracking_url
 from core.exceptions import TransientError
 from core.sms import send_sms
+from core.tasks import task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +75,7 @@ def notification_request(*, case: Case, kind: str, key: str) -> bool:
 def _enqueue(notification_id: int) -> None:
     from cases.tasks import notification_send_task
 
-    try:
-        notification_send_task.delay(notification_id=notification_id)
-    except Exception:  # broker down: the row stays pending; support's retry sends it
-        logger.warning("could not enqueue notification %s", notification_id)
+    task_enqueue(notification_send_task, notification_id=notification_id)  # down: support retries
 
 
 def _visit_url(case: Case) -> str:

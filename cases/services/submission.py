@@ -30,6 +30,7 @@ from cases.models import (
 from cases.payloads import mdi_case_payload, mdi_case_questions, mdi_patient_payload
 from cases.services.notifications import notification_request
 from core.exceptions import DomainError, PermanentError, TransientError
+from core.tasks import task_enqueue
 from core.uploads import upload_open
 from intake.models import QuestionnaireResponse, ResponseAttachment, ResponseStatus
 from intake.services import response_attachment_link_mdi_file
@@ -127,10 +128,7 @@ def case_submit(*, patient: Patient, response: QuestionnaireResponse) -> Case:
 def _enqueue_send(case_id: int) -> None:
     from cases.tasks import case_send_to_mdi_task
 
-    try:
-        case_send_to_mdi_task.delay(case_id=case_id)
-    except Exception:  # broker down: the case stays pending and the sweeper sends it
-        logger.warning("could not enqueue sending case %s to MDI", case_id)
+    task_enqueue(case_send_to_mdi_task, case_id=case_id)  # down: the sweeper sends it
 
 
 def case_submission_claim(*, case_id: int) -> Case | None:
@@ -327,10 +325,7 @@ def case_duplicate_record(*, case: Case, mdi_case_id: str, found_by: str) -> Dup
 def _enqueue_cancel(duplicate_id: int) -> None:
     from cases.tasks import case_duplicate_cancel_task
 
-    try:
-        case_duplicate_cancel_task.delay(duplicate_id=duplicate_id)
-    except Exception:  # broker down: the sweeper cancels it
-        logger.warning("could not enqueue cancelling duplicate MDI case %s", duplicate_id)
+    task_enqueue(case_duplicate_cancel_task, duplicate_id=duplicate_id)  # down: the sweeper
 
 
 def case_duplicate_cancel(*, duplicate_id: int, client: MdiClient) -> DuplicateMdiCase:

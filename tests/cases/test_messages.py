@@ -293,3 +293,15 @@ def test_another_patients_case_message_and_request_are_404(case, deliver, patien
     theirs.refresh_from_db()
     assert theirs.status == MessageStatus.FAILED
     assert not IdentityDocument.objects.exists()
+
+
+def test_a_reply_while_the_broker_is_down_is_kept_and_never_a_500(case, send, monkeypatch):
+    from cases import tasks
+
+    def broker_down(**ids):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.case_message_send_task, "delay", broker_down)
+    response = send(reverse("cases:message_send", args=[case.public_id]), {"text": "Still here."})
+    assert response.status_code == 302
+    assert CaseMessage.objects.get().status == MessageStatus.SENDING  # kept, not lost
