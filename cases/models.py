@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from core.fields import EncryptedJSONField, EncryptedTextField
+from core.fields import EncryptedJSONField, EncryptedTextField, PrivateFileNameField
 from core.models import TimeStampedModel
 
 
@@ -561,7 +561,7 @@ class CaseMessage(FSMModelMixin, TimeStampedModel):
     sent_at = models.DateTimeField(null=True, blank=True)
     status = FSMField(choices=MessageStatus.choices, default=MessageStatus.SENDING, protected=True)
     # An outgoing photo: sanitised and stored privately; uploaded to MDI once.
-    photo_stored_name = models.CharField(max_length=255, blank=True)
+    photo_stored_name = PrivateFileNameField(blank=True)
     photo_mime_type = models.CharField(max_length=64, blank=True)
     mdi_file_id = models.CharField(max_length=64, blank=True)
     send_attempts = models.PositiveIntegerField(default=0)
@@ -624,7 +624,7 @@ class ActionRequest(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    stored_name = models.CharField(max_length=255, blank=True)
+    stored_name = PrivateFileNameField(blank=True)
     mime_type = models.CharField(max_length=64, blank=True)
     mdi_file_id = models.CharField(max_length=64, blank=True)
     upload_error = models.CharField(max_length=255, blank=True)

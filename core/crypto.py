@@ -37,6 +37,25 @@ def decrypt(token: str) -> bytes:
         ) from exc
 
 
+def encrypt_bytes(plaintext: bytes) -> bytes:
+    """For files: the token as bytes, written as-is to storage."""
+    return _multi_fernet().encrypt(plaintext)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _multi_fernet().decrypt(token)
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "A protected file could not be decrypted with any configured key"
+        ) from exc
+
+
+def is_token(data: bytes) -> bool:
+    """A Fernet token starts with its version byte 0x80, base64url-encoded: "gAAAAA"."""
+    return data[:6] == b"gAAAAA"
+
+
 def rotate(token: str) -> str:
     """Re-encrypt a token with the first key; a token already under it is rewritten anyway."""
     return _multi_fernet().rotate(token.encode("ascii")).decode("ascii")

@@ -98,3 +98,19 @@ class EncryptedBinaryField(EncryptedField):
 
 def encrypted_fields(model: type[models.Model]) -> list[EncryptedField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, EncryptedField)]
+
+
+class PrivateFileNameField(models.CharField):
+    """The server-generated name of an encrypted file in private storage (core.uploads).
+
+    The name itself is random and says nothing; the file's bytes are a Fernet token under the
+    same keys as the encrypted columns, and `rotate_encryption_keys` finds files by this type.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 255)
+        super().__init__(*args, **kwargs)
+
+
+def private_file_fields(model: type[models.Model]) -> list[PrivateFileNameField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, PrivateFileNameField)]

@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, ImageOps
 from pillow_heif import register_heif_opener
 
+from core import crypto
 from core.exceptions import DomainError
 
 register_heif_opener()
@@ -175,10 +176,17 @@ def private_storage() -> FileSystemStorage:
     )
 
 
+def _store_encrypted(*, content: bytes, folder: str, extension: str) -> str:
+    name = f"{folder}/{uuid.uuid4().hex}{extension}"
+    return private_storage().save(name, ContentFile(crypto.encrypt_bytes(content)))
+
+
 def upload_store(*, sanitized: SanitizedUpload, folder: str) -> str:
-    """Write to private storage under a random name; returns the stored name."""
-    name = f"{folder}/{uuid.uuid4().hex}{sanitized.extension}"
-    return private_storage().save(name, ContentFile(sanitized.content))
+    """Encrypt and write to private storage under a random name; returns the stored name.
+
+    The bytes on disk (or in a bucket) are a Fernet token under FIELD_ENCRYPTION_KEYS, so a
+    copied disk or backup holds no readable photo ID."""
+    return _store_encrypted(content=sanitized.content, folder=folder, extension=sanitized.extension)
 
 
 def upload_delete(*, names: list[str]) -> None:
@@ -188,6 +196,24 @@ def upload_delete(*, names: list[str]) -> None:
         storage.delete(name)
 
 
-def upload_open(*, name: str) -> bytes:
+def _read_raw(name: str) -> bytes:
     with private_storage().open(name, "rb") as handle:
         return handle.read()
+
+
+def upload_open(*, name: str) -> bytes:
+    """The file's plaintext. A file stored before encryption at rest (no token) is returned
+    as it is; `rotate_encryption_keys` encrypts such files."""
+    raw = _read_raw(name)
+    return crypto.decrypt_bytes(raw) if crypto.is_token(raw) else raw
+
+
+def upload_rotate(*, name: str) -> str:
+    """Write the file again under the newest key, as a new file; returns the new name.
+
+    A new name rather than an overwrite: the caller swaps names under the owning row's lock
+    and deletes the old file only after commit, so a crash or rollback never leaves a row
+    pointing at a half-written file (and object stores have no atomic rename)."""
+    folder, _, filename = name.rpartition("/")
+    extension = filename[filename.rfind(".") :] if "." in filename else ""
+    return _store_encrypted(content=upload_open(name=name), folder=folder, extension=extension)

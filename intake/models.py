@@ -17,7 +17,7 @@ from django.db.models import Q
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.exceptions import DomainError
-from core.fields import EncryptedJSONField, EncryptedTextField
+from core.fields import EncryptedJSONField, EncryptedTextField, PrivateFileNameField
 from core.models import TimeStampedModel
 
 
@@ -444,7 +444,7 @@ class ResponseAttachment(TimeStampedModel):
         QuestionnaireResponse, on_delete=models.CASCADE, related_name="attachments"
     )
     link_id = models.CharField(max_length=64)
-    stored_name = models.CharField(max_length=255)
+    stored_name = PrivateFileNameField()
     mime_type = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     # Filled by case submission once MDI has the file.

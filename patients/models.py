@@ -3,7 +3,12 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from core.fields import EncryptedDateField, EncryptedJSONField, EncryptedTextField
+from core.fields import (
+    EncryptedDateField,
+    EncryptedJSONField,
+    EncryptedTextField,
+    PrivateFileNameField,
+)
 from core.models import TimeStampedModel
 
 
@@ -61,7 +66,7 @@ class IdentityDocument(TimeStampedModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(max_length=16, choices=DocumentKind.choices)
-    stored_name = models.CharField(max_length=255)
+    stored_name = PrivateFileNameField()
     mime_type = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     # Filled by case submission once MDI has the file.
