@@ -72,7 +72,6 @@ def test_rotation_rewrites_each_file_under_the_new_key_and_removes_the_old_file(
     assert document.stored_name.startswith("identity/")
     assert not private_storage().exists(before)
     assert Fernet(new_key).decrypt(_raw(document.stored_name)) == plaintext
-    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is retired
     response = identified_client.get(reverse("patients:document", args=[document.public_id]))
     assert response.content == plaintext
 
