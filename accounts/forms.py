@@ -55,6 +55,47 @@ class SignUpForm(forms.Form):
         return cleaned
 
 
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="6-digit code from your authenticator app",
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+class CurrentPasswordForm(forms.Form):
+    password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user: User, *args: object, **kwargs: object) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your current password.")
+        return password
+
+
+class EmailChangeForm(CurrentPasswordForm):
+    """A new sign-in address, confirmed by the current password: a session left open on a
+    shared computer must not be enough to take the account over."""
+
+    email = forms.EmailField(
+        label="New email address",
+        max_length=MDI_EMAIL_MAX,
+        error_messages={"max_length": EMAIL_TOO_LONG},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    field_order = ["email", "password"]
+
+
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email address",

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from patients.limits import MDI_EMAIL_MAX
 
@@ -38,6 +39,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set when the owner follows the link we emailed. A case is never sent, nor a card held,
+    # for an unverified address: anyone can type someone else's email at sign-up.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    # A requested new address, kept until its owner confirms it from that inbox.
+    pending_email = models.EmailField(max_length=254, blank=True)
+    # Mirrors "has a confirmed authenticator device" (kept in step by accounts.signals), so
+    # the per-request second-factor check reads the user row already loaded, not a query.
+    two_factor_enabled = models.BooleanField(default=False)
 
     objects = UserManager()
 
@@ -52,6 +61,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django ends every session whose stored hash no longer matches: including the email
+        # and the second factor makes a change of address, or turning two-step sign-in on,
+        # sign out every other browser, as a password change does.
+        key_salt = "accounts.User.get_session_auth_hash"
+        state = f"{self.password}:{self.email}:{self.two_factor_enabled}"
+        return salted_hmac(key_salt, state, secret=secret, algorithm="sha256").hexdigest()
 
     def clean(self) -> None:
         super().clean()

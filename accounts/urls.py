@@ -8,6 +8,13 @@ app_name = "accounts"
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("signup/check-email/", views.signup_check_email, name="signup_check_email"),
+    path("verify/<str:token>/", views.verify_email, name="verify_email"),
+    path("verify-email/send/", views.verify_email_resend, name="verify_email_resend"),
+    path("email/", views.email_change, name="email_change"),
+    path("", views.account_settings, name="settings"),
+    path("two-step/setup/", views.mfa_setup, name="mfa_setup"),
+    path("two-step/verify/", views.mfa_verify_step, name="mfa_verify"),
+    path("two-step/off/", views.mfa_off, name="mfa_off"),
     path("login/", views.EmailLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -15,7 +15,12 @@ from cases.selectors import (
     intake_awaiting_checkout,
     patient_has_visits,
 )
-from cases.services.checkout import case_checkout_complete, case_checkout_price, case_checkout_start
+from cases.services.checkout import (
+    case_checkout_check,
+    case_checkout_complete,
+    case_checkout_price,
+    case_checkout_start,
+)
 from cases.services.submission import CaseNotReady
 from cases.wording import tracking_url, visit_wording
 from core.exceptions import DomainError
@@ -54,6 +59,8 @@ def checkout(request: HttpRequest, response_id: str) -> HttpResponse:
             return redirect(f"{return_url}?session_id={payment.checkout_session_id}")
         return redirect(session.url)
     try:
+        # Say why now, before the patient reaches the card page (the POST checks it again).
+        case_checkout_check(patient=patient, response=response)
         price = case_checkout_price(response=response)
     except CaseNotReady as exc:
         price = None

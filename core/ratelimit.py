@@ -17,6 +17,8 @@ RESET_PER_IP = "5/m"
 RESET_PER_EMAIL = "3/h"
 WAITLIST_PER_IP = "20/h"
 WAITLIST_PER_USER = "5/h"
+# Each request emails a link: enough for a lost message, too few to flood an inbox.
+VERIFY_RESEND_PER_USER = "5/h"
 
 
 def client_ip(request: HttpRequest) -> str:

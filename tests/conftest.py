@@ -10,6 +10,7 @@ from tests.accounts.factories import UserFactory
 # The shipped demo questionnaire, used across apps (patients, intake, e2e).
 from tests.intake.demo_fixtures import demo_data, demo_structure, demo_version  # noqa: F401
 from tests.mdi.fake_mdi import FakeMdi, client_for
+from tests.staff import staff_login
 from tests.webhooks.helpers import mdi_body, post_mdi
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -56,6 +57,12 @@ def fake_mdi(monkeypatch) -> FakeMdi:
 @pytest.fixture
 def user(db):
     return UserFactory()
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin_client, but signed in with a verified second factor."""
+    return staff_login(client, admin_user)
 
 
 @pytest.fixture

@@ -38,6 +38,11 @@ def case_checkout_price(*, response: QuestionnaireResponse) -> CheckoutPrice:
     raise CaseNotReady("This visit has no price configured yet. Our team has been told.")
 
 
+def case_checkout_check(*, patient: Patient, response: QuestionnaireResponse) -> None:
+    """Raises CaseNotReady with the reason this intake cannot be paid for yet."""
+    case_ready_for_checkout(case=Case(patient=patient, intake_response=response))
+
+
 def case_checkout_start(
     *, patient: Patient, response: QuestionnaireResponse, success_url: str, cancel_url: str
 ) -> CheckoutSession | None:

@@ -96,6 +96,10 @@ def case_ready_for_checkout(*, case: Case) -> None:
     if not result.is_valid or result.disqualifications:
         raise CaseNotReady("The intake has answers that are missing or not allowed.")
     patient = case.patient
+    # Anyone can type someone else's address at sign-up; an unconfirmed one must never get
+    # a case filed (or a card held) in its name.
+    if not patient.user.email_verified:
+        raise CaseNotReady("Please confirm your email address first: open the link we emailed you.")
     if patient.identity_completed_at is None or patient_next_step(patient=patient):
         raise CaseNotReady("Identity details or the photo ID are missing.")
     if problems := patient_mdi_identity_problems(patient=patient):

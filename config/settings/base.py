@@ -48,7 +48,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", default="")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.StaffAdminConfig",  # django.contrib.admin, with two-step sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django_fsm",
     "adminsortable2",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_ratelimit",
     "core",
     "accounts",
@@ -83,6 +85,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Second factor: OTPMiddleware marks a verified session; ours stops an unverified one
+    # that needs it (staff always, patients who opted in) from reaching anything else.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.NoStoreForAuthenticatedMiddleware",
@@ -136,6 +142,10 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "cases:home"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour: a reset link is a key to health records
+# A confirmation link only proves an inbox (it signs nobody in elsewhere): three days.
+# The name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = env("SITE_NAME", default="thinclinic")
+EMAIL_VERIFICATION_MAX_AGE = env.int("EMAIL_VERIFICATION_MAX_AGE", default=60 * 60 * 24 * 3)
 
 # Brute-force protection: lock an email+IP pair after 5 failures for 15 minutes. Only the pair:
 # a lock on the email alone would let anyone lock any patient out by guessing wrong.

@@ -21,15 +21,18 @@ def _signup(client, email="new@example.com", password="a-long-unusual-pass", pas
     )
 
 
-def test_signup_creates_a_patient_login_with_argon2_and_signs_them_in(client, settings):
+def test_signup_creates_an_unverified_patient_login_with_argon2_and_asks_to_check_email(
+    client, settings
+):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     response = _signup(client, email="New.Person@Example.com")
-    assert response.status_code == 302
+    assert response.url == reverse("accounts:signup_check_email")
     user = User.objects.get()
     assert user.email == "new.person@example.com"
     assert user.password.startswith("argon2")
     assert not user.is_staff
-    assert client.session["_auth_user_id"] == str(user.pk)
+    assert user.email_verified_at is None
+    assert "_auth_user_id" not in client.session  # signed in only by the emailed link
 
 
 def test_signup_with_an_email_taken_in_another_case_creates_nothing_and_says_nothing(client):

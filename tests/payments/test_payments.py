@@ -358,7 +358,9 @@ def test_checkout_and_visit_pages_keep_a_flat_query_count(
     at_checkout, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
     client, response = at_checkout
-    with django_assert_max_num_queries(12):
+    # The checkout page runs the whole readiness gate (intake, identity, photo ID, offering)
+    # so a patient learns what is missing before the card page: a fixed 16 at most.
+    with django_assert_max_num_queries(16):
         assert client.get(reverse("cases:checkout", args=[response.public_id])).status_code == 200
     with django_capture_on_commit_callbacks(execute=False):
         back = _pay(client, response, "4242 4242 4242 4242")
