@@ -10,6 +10,7 @@ from tests.accounts.factories import UserFactory
 # The shipped demo questionnaire, used across apps (patients, intake, e2e).
 from tests.intake.demo_fixtures import demo_data, demo_structure, demo_version  # noqa: F401
 from tests.mdi.fake_mdi import FakeMdi, client_for
+from tests.staff import staff_login
 from tests.webhooks.helpers import mdi_body, post_mdi
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -79,3 +80,9 @@ def deliver(client, django_capture_on_commit_callbacks):
         return response
 
     return send
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's superuser client, signed in the one staff way (tests/staff.py)."""
+    return staff_login(client, admin_user)
