@@ -17,7 +17,13 @@ from cases.models import (
 )
 from cases.services.notifications import notification_retry
 from cases.services.submission import case_submission_retry
-from core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin, ReadOnlyInlineMixin
+from core.admin import (
+    AccessLoggedAdminMixin,
+    ClinicalFieldsAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInlineMixin,
+)
+from intake.admin import response_answers_html
 from webhooks import admin as webhooks_admin
 from webhooks.models import WebhookEvent
 
@@ -61,7 +67,9 @@ class NotificationInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class CaseAdmin(
+    ClinicalFieldsAdminMixin, AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = [
         "public_id",
         "status",
@@ -90,13 +98,20 @@ class CaseAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "duplicate_mdi_case_events",
         "created_at",
         "updated_at",
+        "intake_response",
+        "intake_answers",
     ]
     fields = readonly_fields
+    clinical_fields = ("intake_answers",)
     inlines = [PrescriptionInline, NotificationInline, DuplicateMdiCaseInline, TimelineInline]
 
     @admin.display(description="Events naming a duplicate MDI case")
     def duplicate_mdi_case_events(self, obj: Case) -> int:
         return obj.timeline.filter(outcome=TimelineOutcome.DUPLICATE_MDI_CASE).count()
+
+    @admin.display(description="Intake answers")
+    def intake_answers(self, obj: Case) -> SafeString | str:
+        return response_answers_html(obj.intake_response) if obj.intake_response_id else "-"
 
     def accessed_patient_user_id(self, obj: Case) -> int:
         return obj.patient.user_id

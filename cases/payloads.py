@@ -3,6 +3,7 @@
 from typing import Any
 
 from intake.models import CHOICE_TYPES, ItemType, QuestionnaireResponse
+from intake.selectors import EarlierStop
 from intake.structure import version_structure_load
 from patients.models import Patient, SexAtBirth
 
@@ -84,6 +85,28 @@ def mdi_case_questions(*, response: QuestionnaireResponse) -> list[dict[str, Any
             question["description"] = text[QUESTION_MAX:]
         if entry["type"] in CHOICE_TYPES and node is not None:
             question["displayed_options"] = [option.display for option in node.options]
+        questions.append(question)
+    return questions
+
+
+def mdi_earlier_stop_questions(*, stops: list[EarlierStop]) -> list[dict[str, Any]]:
+    """Earlier intakes a disqualifying answer stopped, as extra case questions, so the
+    clinician sees that the patient answered differently before. Marked important."""
+    questions = []
+    for stop in stops:
+        text = (
+            f"Earlier intake stopped: {stop.stopped_at.date().isoformat()}, "
+            f"at question: {stop.question or 'not recorded'}"
+        )
+        question: dict[str, Any] = {
+            "question": text[:QUESTION_MAX],
+            "answer": stop.answer.strip() or "Not recorded",
+            "type": "string",
+            "important": True,
+            "display_in_pdf": True,
+        }
+        if len(text) > QUESTION_MAX:
+            question["description"] = text[QUESTION_MAX:]
         questions.append(question)
     return questions
 

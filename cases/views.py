@@ -25,6 +25,8 @@ from cases.services.submission import CaseNotReady
 from cases.wording import tracking_url, visit_wording
 from core.exceptions import DomainError
 from intake.selectors import (
+    questionnaire_default,
+    questionnaire_new_intake_allowed_at,
     questionnaire_response_current_for_patient,
     questionnaire_response_get_for_patient,
     questionnaire_response_snapshot,
@@ -127,8 +129,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def new_visit(request: HttpRequest) -> HttpResponse:
-    """Starting another visit while one is active asks first and explains."""
+    """Starting another visit while one is active asks first and explains; while a recent
+    disqualifying answer still holds, the page says when a new visit can start instead."""
     patient = patient_get_or_create(user=request.user)
+    questionnaire = questionnaire_default()
+    if questionnaire is not None and not questionnaire_response_current_for_patient(
+        patient=patient
+    ):
+        allowed_at = questionnaire_new_intake_allowed_at(
+            patient=patient, questionnaire=questionnaire
+        )
+        if allowed_at is not None:
+            return render(request, "intake/waiting_period.html", {"allowed_at": allowed_at})
     active = [
         (case, wording)
         for case in cases_for_patient(patient=patient)

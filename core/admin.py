@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 
 from core.audit import access_log_record
 from core.models import AccessLog
+from core.roles import VIEW_CLINICAL_ANSWERS
 
 
 class ReadOnlyAdminMixin:
@@ -30,6 +31,22 @@ class ReadOnlyInlineMixin:
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class ClinicalFieldsAdminMixin:
+    """Fields named in `clinical_fields` show only to staff who may read clinical answers.
+
+    Without the permission the fields are left out of the page entirely (not blanked), so
+    neither the change view nor a crafted request renders them.
+    """
+
+    clinical_fields: tuple[str, ...] = ()
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        fields = list(super().get_fields(request, obj))
+        if request.user.has_perm(VIEW_CLINICAL_ANSWERS):
+            return fields
+        return [name for name in fields if name not in self.clinical_fields]
 
 
 class AccessLoggedAdminMixin:

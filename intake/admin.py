@@ -9,20 +9,29 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from core.admin import ReadOnlyInlineMixin
+from core.admin import (
+    AccessLoggedAdminMixin,
+    ClinicalFieldsAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInlineMixin,
+)
 from core.exceptions import DomainError
 from intake.models import (
     AnswerOption,
     EnableWhen,
     Item,
     Questionnaire,
+    QuestionnaireResponse,
     QuestionnaireVersion,
     VersionStatus,
 )
 from intake.rendering import step_fields
+from intake.selectors import questionnaire_response_snapshot, questionnaire_response_stop_question
 from intake.services import (
     questionnaire_version_create_draft_from,
     questionnaire_version_diff,
@@ -271,3 +280,41 @@ class ItemAdmin(FrozenUnlessDraftMixin, SortableAdminBase, admin.ModelAdmin):
             },
         ),
     ]
+
+
+def response_answers_html(response: QuestionnaireResponse) -> SafeString:
+    """A response's answers as the patient saw them; shown only where clinical_fields allow."""
+    return render_to_string(
+        "admin/intake/response_answers.html",
+        {"answers": questionnaire_response_snapshot(response=response)},
+    )
+
+
+@admin.register(QuestionnaireResponse)
+class QuestionnaireResponseAdmin(
+    ClinicalFieldsAdminMixin, AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    """Support sees that an intake exists and where it stands; its answers and the question
+    that stopped it need the clinical answers permission (core.roles.VIEW_CLINICAL_ANSWERS)."""
+
+    list_display = ["public_id", "patient", "version", "status", "created_at", "stopped_at"]
+    list_filter = ["status", "version__questionnaire"]
+    search_fields = ["public_id", "patient__user__email"]
+    list_select_related = ["patient", "version__questionnaire"]
+    fields = [
+        "public_id", "patient", "version", "status", "created_at", "completed_at",
+        "stopped_at", "stopped_at_question", "answers_as_shown",
+    ]  # fmt: skip
+    readonly_fields = fields
+    clinical_fields = ("stopped_at_question", "answers_as_shown")
+
+    def accessed_patient_user_id(self, obj: QuestionnaireResponse) -> int:
+        return obj.patient.user_id
+
+    @admin.display(description="Stopped at the question")
+    def stopped_at_question(self, obj: QuestionnaireResponse) -> str:
+        return questionnaire_response_stop_question(response=obj)
+
+    @admin.display(description="Answers")
+    def answers_as_shown(self, obj: QuestionnaireResponse) -> SafeString:
+        return response_answers_html(obj)

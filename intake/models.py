@@ -417,6 +417,9 @@ class QuestionnaireResponse(FSMModelMixin, TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        # Support reads that a response exists and where it stands; the answers themselves
+        # (and the question that stopped it) need this permission on top of viewing it.
+        permissions = [("view_clinical_answers", "Can view patients' clinical answers")]
         constraints = [
             # One intake in progress per patient and questionnaire version at a time.
             models.UniqueConstraint(

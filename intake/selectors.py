@@ -1,7 +1,12 @@
 """Every read of questionnaires and responses."""
 
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from intake.models import (
     Questionnaire,
@@ -63,9 +68,85 @@ def questionnaire_response_snapshot(*, response: QuestionnaireResponse) -> list[
     labels of the answers given, in the order shown. Never re-read from the live version."""
     return [
         {
-            "question": " ".join(part for part in (entry.get("prefix"), entry["text"]) if part),
+            "question": _as_shown(entry),
             "answer": ", ".join(str(v) for v in (entry.get("display") or entry.get("value") or [])),
         }
         for link_id in response.answer_order
         if (entry := response.answers.get(link_id))
     ]
+
+
+def _as_shown(entry: dict) -> str:
+    return " ".join(part for part in (entry.get("prefix"), entry["text"]) if part)
+
+
+def questionnaire_response_stop_question(*, response: QuestionnaireResponse) -> str:
+    """The question that stopped this intake, worded as the patient saw it ("" if none).
+
+    Read from the response's own encrypted snapshot, never the live version, so a later
+    rewording of the questionnaire cannot change what the record says was asked.
+    """
+    entry = response.answers.get(response.stopped_by_link_id or "")
+    return _as_shown(entry) if entry else ""
+
+
+def questionnaire_new_intake_allowed_at(
+    *, patient: Patient, questionnaire: Questionnaire
+) -> datetime.datetime | None:
+    """When this patient may start `questionnaire` again after a disqualifying answer stopped
+    it, or None if they may now. Any version counts: a new version is the same treatment.
+    INTAKE_DISQUALIFICATION_WAIT_DAYS = 0 turns the wait off."""
+    days = settings.INTAKE_DISQUALIFICATION_WAIT_DAYS
+    if days <= 0:
+        return None
+    last_stop = (
+        QuestionnaireResponse.objects.filter(
+            patient=patient,
+            version__questionnaire=questionnaire,
+            status=ResponseStatus.STOPPED,
+            stopped_at__isnull=False,
+        )
+        .order_by("-stopped_at")
+        .values_list("stopped_at", flat=True)
+        .first()
+    )
+    if last_stop is None:
+        return None
+    allowed_at = last_stop + datetime.timedelta(days=days)
+    return allowed_at if allowed_at > timezone.now() else None
+
+
+@dataclass(frozen=True)
+class EarlierStop:
+    """An intake a disqualifying answer stopped: when, at which question, and the answer,
+    worded as the patient saw them (from the response's own snapshot)."""
+
+    stopped_at: datetime.datetime
+    question: str
+    answer: str
+
+
+def questionnaire_response_earlier_stops(
+    *, patient: Patient, questionnaire: Questionnaire, before: datetime.datetime, days: int
+) -> list[EarlierStop]:
+    """The patient's stopped intakes of `questionnaire` in the `days` before `before`,
+    oldest first: what the clinician reviewing a later visit should know about."""
+    responses = QuestionnaireResponse.objects.filter(
+        patient=patient,
+        version__questionnaire=questionnaire,
+        status=ResponseStatus.STOPPED,
+        stopped_at__gte=before - datetime.timedelta(days=days),
+        stopped_at__lt=before,
+    ).order_by("stopped_at", "pk")
+    stops = []
+    for response in responses:
+        entry = response.answers.get(response.stopped_by_link_id or "") or {}
+        given = entry.get("display") or entry.get("value") or []
+        stops.append(
+            EarlierStop(
+                stopped_at=response.stopped_at,
+                question=questionnaire_response_stop_question(response=response),
+                answer=", ".join(str(value) for value in given),
+            )
+        )
+    return stops

@@ -1,5 +1,6 @@
 """Every write to questionnaires and responses."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
@@ -21,6 +22,7 @@ from intake.models import (
     ResponseStatus,
     VersionStatus,
 )
+from intake.selectors import questionnaire_new_intake_allowed_at
 from intake.structure import ItemNode, VersionStructure, version_structure_load
 from intake.validation import (
     OTHER_PREFIX,
@@ -31,6 +33,14 @@ from intake.validation import (
     validate_step,
 )
 from patients.models import Patient
+
+
+class IntakeWaitingPeriod(DomainError):
+    """A disqualifying answer stopped this questionnaire recently: not again until then."""
+
+    def __init__(self, *, allowed_at: datetime.datetime) -> None:
+        self.allowed_at = allowed_at
+        super().__init__("A new intake of this questionnaire cannot be started yet.")
 
 
 class PublishError(DomainError):
@@ -269,7 +279,11 @@ class StepOutcome:
 def questionnaire_response_start(
     *, patient: Patient, version: QuestionnaireVersion
 ) -> QuestionnaireResponse:
-    """The patient's draft for this version, created if needed. Safe to call again."""
+    """The patient's draft for this version, created if needed. Safe to call again.
+
+    Raises IntakeWaitingPeriod instead of creating one while a recent stop of the same
+    questionnaire still holds (a draft already in progress is always returned).
+    """
     if version.status != VersionStatus.PUBLISHED:
         raise DomainError("This questionnaire is not open for new visits.")
     existing = QuestionnaireResponse.objects.filter(
@@ -277,6 +291,10 @@ def questionnaire_response_start(
     ).first()
     if existing:
         return existing
+    if allowed_at := questionnaire_new_intake_allowed_at(
+        patient=patient, questionnaire=version.questionnaire
+    ):
+        raise IntakeWaitingPeriod(allowed_at=allowed_at)
     try:
         with transaction.atomic():
             return QuestionnaireResponse.objects.create(patient=patient, version=version)

@@ -1,5 +1,6 @@
 """The patient's intake pages: one per step, then review. Thin: selectors, one service, answer."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -19,6 +20,7 @@ from intake.selectors import (
     questionnaire_version_published,
 )
 from intake.services import (
+    IntakeWaitingPeriod,
     questionnaire_response_complete,
     questionnaire_response_save_step,
     questionnaire_response_start,
@@ -51,6 +53,13 @@ def _where_to_resume(response: QuestionnaireResponse, structure: VersionStructur
     return _step_url(response, number)
 
 
+def intake_waiting_period_page(
+    request: HttpRequest, *, allowed_at: datetime.datetime
+) -> HttpResponse:
+    """A calm page, not an error: when they can try again, and that support can help."""
+    return render(request, "intake/waiting_period.html", {"allowed_at": allowed_at})
+
+
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
     """Resume the patient's unfinished intake at its first incomplete step, or begin one."""
@@ -63,7 +72,10 @@ def start(request: HttpRequest) -> HttpResponse:
         version = questionnaire and questionnaire_version_published(slug=questionnaire.slug)
         if not version:
             return render(request, "intake/unavailable.html", status=503)
-        response = questionnaire_response_start(patient=patient, version=version)
+        try:
+            response = questionnaire_response_start(patient=patient, version=version)
+        except IntakeWaitingPeriod as wait:
+            return intake_waiting_period_page(request, allowed_at=wait.allowed_at)
     return redirect(_where_to_resume(response, version_structure_load(version=response.version)))
 
 

@@ -51,6 +51,13 @@ class Patient(TimeStampedModel):
     notify_by_email = models.BooleanField(default=True)
     notify_by_sms = models.BooleanField(default=False)
 
+    class Meta:
+        # Once a visit is submitted the patient can no longer change their state or date of
+        # birth (the clinician relied on them); support corrects them with this permission.
+        permissions = [
+            ("correct_eligibility", "Can correct a patient's state of residence and birth date")
+        ]
+
     def __str__(self) -> str:
         return f"Patient {self.public_id}"
 

@@ -18,6 +18,13 @@ def patient_next_step(*, patient: Patient) -> str:
     return ""
 
 
+def patient_eligibility_is_frozen(*, patient: Patient) -> bool:
+    """True once any visit of this patient has been submitted: a case exists only from
+    submission on (there are no draft cases), and its clinician relied on the state and date
+    of birth, so the patient can no longer change them; support corrects them in the admin."""
+    return patient.pk is not None and patient.cases.exists()
+
+
 def identity_document_latest(
     *, patient: Patient, kind: str = DocumentKind.PHOTO_ID
 ) -> IdentityDocument | None:

@@ -9,9 +9,21 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.exceptions import DomainError
 from core.uploads import ALL_TYPES, upload_sanitize, upload_store
 from patients.models import DocumentKind, IdentityDocument, Patient, StateWaitlistEntry
+from patients.selectors import patient_eligibility_is_frozen
 from patients.states import US_STATES
+
+
+class EligibilityFrozen(DomainError):
+    """The patient has a submitted visit: state and date of birth are changed by support only."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your state and date of birth can't be changed after a visit has been submitted. "
+            "To correct these, contact support."
+        )
 
 
 def patient_get_or_create(*, user: User) -> Patient:
@@ -44,8 +56,11 @@ def patient_check_eligibility(
 ) -> EligibilityDecision:
     """Decide whether a case could exist for this patient, before any long form.
 
-    Only an eligible answer is stored: we keep nothing about people we cannot serve.
+    Only an eligible answer is stored: we keep nothing about people we cannot serve. Raises
+    EligibilityFrozen, changing nothing, once the patient has submitted a visit.
     """
+    if patient_eligibility_is_frozen(patient=patient):
+        raise EligibilityFrozen()
     minimum_age = max(minimum_age or 0, settings.MINIMUM_PATIENT_AGE)
     state_name = US_STATES.get(state, state)
     if state not in settings.SUPPORTED_STATES:
@@ -64,6 +79,41 @@ def patient_check_eligibility(
         ]
     )
     return EligibilityDecision(True, "", state_name, minimum_age)
+
+
+def patient_eligibility_problems(*, state: str, date_of_birth: datetime.date) -> list[str]:
+    """Why these values would make the patient ineligible, in staff's words; empty if none.
+
+    Support's correction may fix a typo but never turn an ineligible patient into an eligible
+    one, so it is held to the same rules as the patient's own answer.
+    """
+    problems = []
+    if state not in settings.SUPPORTED_STATES:
+        problems.append(f"{US_STATES.get(state, state)} is not a state we serve.")
+    today = timezone.localdate()
+    if date_of_birth > today:
+        problems.append("The date of birth is in the future.")
+    elif age_on(date_of_birth=date_of_birth, today=today) < settings.MINIMUM_PATIENT_AGE:
+        problems.append(f"The patient would be under {settings.MINIMUM_PATIENT_AGE}.")
+    return problems
+
+
+@transaction.atomic
+def patient_correct_eligibility(
+    *, patient: Patient, state: str, date_of_birth: datetime.date
+) -> Patient:
+    """Support's correction of the state and date of birth, allowed after submission too.
+
+    The caller records the change in the access log (it knows who asked, and from where).
+    Raises DomainError, changing nothing, if the values would make the patient ineligible.
+    """
+    if problems := patient_eligibility_problems(state=state, date_of_birth=date_of_birth):
+        raise DomainError(" ".join(problems))
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    patient.state_of_residence = state
+    patient.date_of_birth = date_of_birth
+    patient.save(update_fields=["state_of_residence", "date_of_birth", "updated_at"])
+    return patient
 
 
 def state_waitlist_join(*, email: str, state: str) -> StateWaitlistEntry:

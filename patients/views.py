@@ -17,12 +17,15 @@ from patients.forms import (
     PhotoIdForm,
     WaitlistForm,
 )
+from patients.models import Patient
 from patients.selectors import (
     identity_document_get_for_viewer,
     identity_document_latest,
+    patient_eligibility_is_frozen,
     patient_next_step,
 )
 from patients.services import (
+    EligibilityFrozen,
     identity_document_upload,
     patient_check_eligibility,
     patient_get_or_create,
@@ -30,6 +33,7 @@ from patients.services import (
     patient_update_notification_preferences,
     state_waitlist_join,
 )
+from patients.states import US_STATES
 
 
 @login_required
@@ -41,19 +45,36 @@ def start(request: HttpRequest) -> HttpResponse:
     return redirect(patient_next_step(patient=patient) or "intake:start")
 
 
+def _frozen_eligibility(request: HttpRequest, patient: Patient, *, status: int) -> HttpResponse:
+    """State and date of birth shown read-only: a submitted visit relied on them."""
+    return render(
+        request,
+        "patients/eligibility_frozen.html",
+        {"state_name": US_STATES.get(patient.state_of_residence, ""), "patient": patient},
+        status=status,
+    )
+
+
 @login_required
 def eligibility(request: HttpRequest) -> HttpResponse:
     patient = patient_get_or_create(user=request.user)
+    if patient_eligibility_is_frozen(patient=patient):
+        # A POST changes nothing; 403 tells a script so, the page tells the person.
+        refused = request.method == "POST"
+        return _frozen_eligibility(request, patient, status=403 if refused else 200)
     initial = {"state": patient.state_of_residence, "date_of_birth": patient.date_of_birth}
     form = EligibilityForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         questionnaire = questionnaire_default()
-        decision = patient_check_eligibility(
-            patient=patient,
-            state=form.cleaned_data["state"],
-            date_of_birth=form.cleaned_data["date_of_birth"],
-            minimum_age=questionnaire.effective_minimum_age if questionnaire else None,
-        )
+        try:
+            decision = patient_check_eligibility(
+                patient=patient,
+                state=form.cleaned_data["state"],
+                date_of_birth=form.cleaned_data["date_of_birth"],
+                minimum_age=questionnaire.effective_minimum_age if questionnaire else None,
+            )
+        except EligibilityFrozen:  # a visit was submitted while this page was open
+            return _frozen_eligibility(request, patient, status=403)
         if decision.is_eligible:
             return redirect("patients:start")
         waitlist = WaitlistForm(initial={"state": form.cleaned_data["state"]})
@@ -119,7 +140,13 @@ def identity(request: HttpRequest) -> HttpResponse:
             },
         )
         return redirect("patients:start")
-    return render(request, "patients/identity.html", {"form": form})
+    context = {
+        "form": form,
+        "eligibility_frozen": patient_eligibility_is_frozen(patient=patient),
+        "state_name": US_STATES.get(patient.state_of_residence, ""),
+        "patient": patient,
+    }
+    return render(request, "patients/identity.html", context)
 
 
 @login_required

@@ -86,3 +86,4 @@ def deliver(client, django_capture_on_commit_callbacks):
         return response
 
     return send
+

@@ -27,12 +27,18 @@ from cases.models import (
     SubmissionStatus,
     is_mdi_offering_id,
 )
-from cases.payloads import mdi_case_payload, mdi_case_questions, mdi_patient_payload
+from cases.payloads import (
+    mdi_case_payload,
+    mdi_case_questions,
+    mdi_earlier_stop_questions,
+    mdi_patient_payload,
+)
 from cases.services.notifications import notification_request
 from core.exceptions import DomainError, PermanentError, TransientError
 from core.tasks import task_enqueue
 from core.uploads import upload_open
 from intake.models import QuestionnaireResponse, ResponseAttachment, ResponseStatus
+from intake.selectors import questionnaire_response_earlier_stops
 from intake.services import response_attachment_link_mdi_file
 from intake.structure import version_structure_load
 from intake.validation import validate_response
@@ -53,6 +59,8 @@ RETRY_BASE_DELAY = datetime.timedelta(seconds=30)
 RETRY_MAX_DELAY = datetime.timedelta(hours=1)
 # A pending submission nobody has claimed for this long lost its task (broker down, crash).
 UNCLAIMED_AFTER = datetime.timedelta(seconds=60)
+# Earlier stopped intakes of the same questionnaire this far back are shown to the clinician.
+EARLIER_STOPS_SHOWN_DAYS = 365
 DUPLICATE_CANCEL_REASON = (
     "Duplicate: another case for the same visit is active (a retried create landed late)."
 )
@@ -218,7 +226,18 @@ def _send(*, case: Case, client: MdiClient) -> MdiCaseLink:
         payload=mdi_case_payload(
             patient_id=mdi_patient_id,
             case_public_id=str(case.public_id),
-            questions=mdi_case_questions(response=case.intake_response),
+            questions=[
+                *mdi_case_questions(response=case.intake_response),
+                *mdi_earlier_stop_questions(
+                    stops=questionnaire_response_earlier_stops(
+                        patient=case.patient,
+                        questionnaire=case.intake_response.version.questionnaire,
+                        # The case's own time, so a retried send says the same thing.
+                        before=case.created_at,
+                        days=EARLIER_STOPS_SHOWN_DAYS,
+                    )
+                ),
+            ],
             file_ids=file_ids,
             offering_ids=case_offering_ids(case=case),
         )

@@ -27,6 +27,9 @@ SUPPORTED_STATES = [
     s.strip().upper() for s in env.list("SUPPORTED_STATES", default=["CA", "FL", "NY", "TX", "WA"])
 ]
 MINIMUM_PATIENT_AGE = env.int("MINIMUM_PATIENT_AGE", default=18)
+# After a disqualifying answer stops an intake, how long before the same questionnaire can be
+# started again (so a patient cannot simply answer differently at once); 0 turns it off.
+INTAKE_DISQUALIFICATION_WAIT_DAYS = env.int("INTAKE_DISQUALIFICATION_WAIT_DAYS", default=30)
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

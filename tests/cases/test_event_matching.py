@@ -21,6 +21,7 @@ from core.roles import SUPPORT_STAFF
 from tests.accounts.factories import StaffUserFactory
 from tests.cases.factories import CaseFactory
 from tests.payments.factories import requested_payment_moves
+from tests.staff import staff_login
 from webhooks.models import EventStatus, WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +104,7 @@ def test_support_filters_duplicate_events_and_sees_a_count_on_the_case(
     deliver("case_waiting", case_id="orphan-2", metadata=str(case.public_id), timestamp=101)
     support = StaffUserFactory()
     support.groups.add(Group.objects.get(name=SUPPORT_STAFF))
-    client.force_login(support)
+    staff_login(client, support)
     listing = client.get(
         reverse("admin:webhooks_webhookevent_changelist"), {"outcome": "duplicate_mdi_case"}
     ).content.decode()

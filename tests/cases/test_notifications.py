@@ -22,6 +22,7 @@ from core.roles import SUPPORT_STAFF
 from tests.accounts.factories import StaffUserFactory
 from tests.cases.factories import CaseFactory
 from tests.patients.factories import PatientFactory
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -201,8 +202,7 @@ def test_a_mail_server_failing_once_is_retried_and_sends_once(case, deliver, set
 def _support_client(client):
     user = StaffUserFactory()
     user.groups.add(Group.objects.get(name=SUPPORT_STAFF))
-    client.force_login(user)
-    return client
+    return staff_login(client, user)
 
 
 def test_a_failing_mail_server_ends_failed_for_support_whose_retry_sends_once(

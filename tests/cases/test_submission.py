@@ -211,13 +211,14 @@ def test_support_requeues_a_failed_submission_from_the_admin(
 
     from core.roles import SUPPORT_STAFF
     from tests.accounts.factories import StaffUserFactory
+    from tests.staff import staff_login
 
     fake_mdi.fail("patient_create", *["500_before"] * 4)
     Case.objects.filter(pk=submitted.pk).update(submission_attempts=MAX_SUBMISSION_ATTEMPTS - 1)
     assert _send(submitted, fake_mdi).submission_status == SubmissionStatus.FAILED
     support = StaffUserFactory()
     support.groups.add(Group.objects.get(name=SUPPORT_STAFF))
-    client.force_login(support)
+    staff_login(client, support)
     page = client.get(reverse("admin:cases_case_change", args=[submitted.pk])).content.decode()
     assert "MDI unavailable after" in page
     for _ in range(2):  # clicked twice: one send, one case

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.cases.conftest import completed, completed_unpaid  # noqa: F401 - shared fixtures
 from tests.intake.factories import PatientFactory
 
 

@@ -71,3 +71,26 @@ class QuestionnaireResponseFactory(DjangoModelFactory):
     patient = factory.SubFactory("tests.patients.factories.PatientFactory")
     version = factory.SubFactory(QuestionnaireVersionFactory)
     status = ResponseStatus.COMPLETED
+
+
+PREGNANCY_QUESTION = "Are you pregnant, trying to become pregnant, or breastfeeding?"
+
+
+def stopped_intake(*, patient, version, structure) -> QuestionnaireResponse:
+    """A demo intake stopped by a disqualifying answer (pregnancy: yes) on its second step,
+    through the real service, as the patient's own answers would stop it."""
+    from intake.services import questionnaire_response_save_step, questionnaire_response_start
+    from tests.intake.test_validation import STEP1, STEP2
+
+    response = questionnaire_response_start(patient=patient, version=version)
+    for step, raw in [
+        ("about-hair-loss", STEP1),
+        ("your-health", {**STEP2, "pregnancy": ["true"]}),
+    ]:
+        outcome = questionnaire_response_save_step(
+            response=response, structure=structure, step_link_id=step, raw=raw
+        )
+    assert outcome.disqualification is not None
+    response.refresh_from_db()
+    assert response.status == ResponseStatus.STOPPED
+    return response

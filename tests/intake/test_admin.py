@@ -6,6 +6,7 @@ from core.roles import MEDICAL_ADVISORS
 from intake.models import Item, QuestionnaireVersion, VersionStatus
 from intake.services import questionnaire_version_create_draft_from
 from tests.accounts.factories import StaffUserFactory
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -14,8 +15,7 @@ pytestmark = pytest.mark.django_db
 def advisor_client(client):
     advisor = StaffUserFactory()
     advisor.groups.add(Group.objects.get(name=MEDICAL_ADVISORS))
-    client.force_login(advisor)
-    return client
+    return staff_login(client, advisor)
 
 
 @pytest.mark.parametrize(
@@ -49,9 +49,9 @@ def test_the_admin_index_shows_advisors_only_the_questionnaire_app(advisor_clien
     assert apps == {"intake"}
 
 
-def test_responses_are_not_in_admin_at_all(advisor_client):
-    """Answers are PHI: no admin page exposes them to advisors."""
-    assert advisor_client.get("/staff/intake/questionnaireresponse/").status_code == 404
+def test_advisors_cannot_reach_responses(advisor_client):
+    """Answers are PHI: the responses admin (support's, with a permission) refuses advisors."""
+    assert advisor_client.get("/staff/intake/questionnaireresponse/").status_code == 403
 
 
 def _action(client, action, version):

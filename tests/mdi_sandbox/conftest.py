@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group, Permission
 from core.roles import SANDBOX_CLINICIANS
 from tests.accounts.factories import StaffUserFactory
 from tests.cases.conftest import completed, completed_unpaid  # noqa: F401 - shared fixtures
+from tests.staff import staff_login
 
 PARTNER = "/mdi-sandbox/api/v1/partner"
 
@@ -22,8 +23,7 @@ def clinician_user(db):
 @pytest.fixture
 def staff(client, clinician_user):
     """The console's client: signed in as a sandbox clinician."""
-    client.force_login(clinician_user)
-    return client
+    return staff_login(client, clinician_user)
 
 
 @pytest.fixture

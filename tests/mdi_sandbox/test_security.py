@@ -24,6 +24,7 @@ from mdi_sandbox.models import (
 )
 from tests.accounts.factories import StaffUserFactory
 from tests.mdi_sandbox.conftest import PARTNER
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_staff_without_the_permission_are_refused(
 ):
     user = _staff_in(group_name)
     assert not user.has_perm("mdi_sandbox.act_as_clinician")
-    client.force_login(user)
+    staff_login(client, user)
     url = reverse(name, args=[case.case_id] if needs_case else [])
     response = getattr(client, method)(url, {"action": "assign"} if method == "post" else {})
     assert response.status_code == 403
@@ -98,7 +99,7 @@ def test_the_demo_clinician_from_seed_demo_can_act_and_sees_the_credentials(
         )
     assert settings.MDI_CLIENT_ID in out.getvalue()
 
-    client.force_login(clinician)
+    staff_login(client, clinician)
     page = client.get(reverse("mdi_sandbox:console")).content.decode()
     assert settings.MDI_CLIENT_ID in page and settings.MDI_CLIENT_SECRET in page
     with django_capture_on_commit_callbacks(execute=True):

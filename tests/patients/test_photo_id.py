@@ -10,6 +10,7 @@ from core.roles import MEDICAL_ADVISORS, SUPPORT_STAFF
 from patients.models import IdentityDocument
 from tests.accounts.factories import StaffUserFactory
 from tests.patients.factories import PatientFactory
+from tests.staff import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,7 @@ def test_anonymous_gets_the_login_page(client, document):
 def test_support_staff_can_open_it_and_the_access_is_logged(client, document):
     support = StaffUserFactory()
     support.groups.add(Group.objects.get(name=SUPPORT_STAFF))
-    client.force_login(support)
+    staff_login(client, support)
     assert client.get(reverse("patients:document", args=[document.public_id])).status_code == 200
     entry = AccessLog.objects.get()
     assert (entry.actor, entry.object_id, entry.patient_user_id) == (
@@ -91,19 +92,25 @@ def test_support_staff_can_open_it_and_the_access_is_logged(client, document):
 def test_advisors_cannot_open_ids(client, document):
     advisor = StaffUserFactory()
     advisor.groups.add(Group.objects.get(name=MEDICAL_ADVISORS))
-    client.force_login(advisor)
+    staff_login(client, advisor)
     assert client.get(reverse("patients:document", args=[document.public_id])).status_code == 404
 
 
-def test_support_staff_viewing_a_patient_in_admin_is_logged_and_read_only(
+def test_support_staff_viewing_a_patient_in_admin_is_logged_and_identity_is_read_only(
     client, identified_patient
 ):
+    """Support may correct only the state and date of birth (tests/patients/
+    test_eligibility_freeze.py); a posted name is ignored."""
     support = StaffUserFactory()
     support.groups.add(Group.objects.get(name=SUPPORT_STAFF))
-    client.force_login(support)
+    staff_login(client, support)
     url = reverse("admin:patients_patient_change", args=[identified_patient.pk])
     page = client.get(url)
     assert page.status_code == 200
     assert "Dana" in page.content.decode()
     assert AccessLog.objects.filter(object_type="patients.Patient", actor=support).count() == 1
-    assert client.post(url, {"legal_first_name": "X"}).status_code == 403
+    client.post(
+        url, {"legal_first_name": "X", "state_of_residence": "CA", "date_of_birth": "1988-04-12"}
+    )
+    identified_patient.refresh_from_db()
+    assert identified_patient.legal_first_name == "Dana"

@@ -31,6 +31,7 @@ from payments.services import (
 )
 from tests.accounts.factories import StaffUserFactory
 from tests.cases.factories import CaseFactory
+from tests.staff import staff_login
 from tests.webhooks.helpers import mdi_body, post_mdi
 
 pytestmark = pytest.mark.django_db
@@ -276,7 +277,7 @@ def test_a_capture_failing_past_its_retries_is_shown_to_support(paid_case, monke
     assert payment.capture_failed_at and payment.status == PaymentStatus.AUTHORIZED
     support = StaffUserFactory()
     support.groups.add(Group.objects.get(name=SUPPORT_STAFF))
-    client.force_login(support)
+    staff_login(client, support)
     listing = client.get(
         reverse("admin:payments_payment_changelist"), {"attention": "capture_failed"}
     ).content.decode()
@@ -312,7 +313,7 @@ def test_support_refunds_from_the_admin_after_confirming_and_twice_is_once(paid_
     payment_capture(payment_id=paid_case.payment_id)
     support = StaffUserFactory()
     support.groups.add(Group.objects.get(name=SUPPORT_STAFF))
-    client.force_login(support)
+    staff_login(client, support)
     changelist = reverse("admin:payments_payment_changelist")
     chosen = {"action": "refund", "_selected_action": [paid_case.payment_id]}
     asked = client.post(changelist, chosen)

@@ -5,6 +5,7 @@ from django.urls import reverse
 from core.models import AccessLog
 from core.roles import MEDICAL_ADVISORS, SUPPORT_STAFF
 from tests.accounts.factories import StaffUserFactory
+from tests.staff import staff_login
 from webhooks.models import EventStatus, WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -13,8 +14,7 @@ pytestmark = pytest.mark.django_db
 def _staff_client(client, group: str):
     user = StaffUserFactory()
     user.groups.add(Group.objects.get(name=group))
-    client.force_login(user)
-    return client, user
+    return staff_login(client, user), user
 
 
 def test_support_reads_the_event_log_payload_and_case_timeline_and_access_is_logged(

@@ -1,0 +1,1 @@
+from tests.cases.conftest import completed, completed_unpaid  # noqa: F401 - shared fixtures
