@@ -1,15 +1,17 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.views import LoginView, PasswordResetView
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView, PasswordChangeView, PasswordResetView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import EmailAuthenticationForm, SignUpForm
-from accounts.services import user_sign_up
+from accounts.services import user_notify_password_changed, user_sign_up
 from core import ratelimit as limits
 
 
@@ -71,3 +73,24 @@ class BrandedPasswordResetView(PasswordResetView):
     def form_valid(self, form):
         self.extra_email_context = {"site_name": settings.SITE_NAME}
         return super().form_valid(form)
+
+
+@method_decorator(login_required, name="dispatch")
+@method_decorator(
+    ratelimit(
+        group="password-change", key="user", rate=limits.PASSWORD_CHANGE_PER_USER, method="POST"
+    ),
+    name="dispatch",
+)
+class AccountPasswordChangeView(PasswordChangeView):
+    """Asks for the current password. Django's view keeps this session signed in
+    (update_session_auth_hash); every other session of the user fails its auth-hash check on
+    its next request and is signed out."""
+
+    template_name = "accounts/password_change_form.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user_notify_password_changed(user=form.user)
+        return response

@@ -17,6 +17,9 @@ RESET_PER_IP = "5/m"
 RESET_PER_EMAIL = "3/h"
 WAITLIST_PER_IP = "20/h"
 WAITLIST_PER_USER = "5/h"
+# Each try tests a guess at the current password: a borrowed session must not become an
+# unlimited password oracle.
+PASSWORD_CHANGE_PER_USER = "10/h"  # noqa: S105 (a rate, not a password)
 
 
 def client_ip(request: HttpRequest) -> str:
