@@ -214,3 +214,18 @@ def user_notify_signup_with_existing_email(*, email: str) -> None:
         from_email=None,
         recipient_list=[user.email],
     )
+
+
+def user_notify_password_changed(*, user: User) -> None:
+    """Tell the account's owner their password changed, so a change they did not make is
+    noticed. Names no health information and no password."""
+    context = {
+        "site_name": settings.SITE_NAME,
+        "reset_url": settings.SITE_URL.rstrip("/") + reverse("accounts:password_reset"),
+    }
+    send_mail(
+        subject=f"Your {settings.SITE_NAME} password was changed",
+        message=render_to_string("accounts/password_changed_email.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )

@@ -1,4 +1,5 @@
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import path, reverse_lazy
 
 from accounts import views
@@ -17,6 +18,16 @@ urlpatterns = [
     path("two-step/off/", views.mfa_off, name="mfa_off"),
     path("login/", views.EmailLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", views.AccountPasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/changed/",
+        login_required(
+            auth_views.PasswordChangeDoneView.as_view(
+                template_name="accounts/password_change_done.html"
+            )
+        ),
+        name="password_change_done",
+    ),
     path(
         "password-reset/",
         views.BrandedPasswordResetView.as_view(

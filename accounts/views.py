@@ -4,9 +4,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView, PasswordResetView
+from django.contrib.auth.views import LoginView, PasswordChangeView, PasswordResetView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
@@ -36,6 +37,7 @@ from accounts.services import (
     email_link_user,
     email_verification_send,
     email_verify,
+    user_notify_password_changed,
     user_sign_up,
 )
 from core import ratelimit as limits
@@ -233,3 +235,24 @@ def mfa_off(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, "Two-step sign-in is off.")
     return redirect("accounts:settings")
+
+
+@method_decorator(login_required, name="dispatch")
+@method_decorator(
+    ratelimit(
+        group="password-change", key="user", rate=limits.PASSWORD_CHANGE_PER_USER, method="POST"
+    ),
+    name="dispatch",
+)
+class AccountPasswordChangeView(PasswordChangeView):
+    """Asks for the current password. Django's view keeps this session signed in
+    (update_session_auth_hash); every other session of the user fails its auth-hash check on
+    its next request and is signed out."""
+
+    template_name = "accounts/password_change_form.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user_notify_password_changed(user=form.user)
+        return response

@@ -24,6 +24,7 @@ from cases.services.checkout import (
 from cases.services.submission import CaseNotReady
 from cases.wording import tracking_url, visit_wording
 from core.exceptions import DomainError
+from core.middleware import passive_request
 from intake.selectors import (
     questionnaire_default,
     questionnaire_new_intake_allowed_at,
@@ -178,6 +179,7 @@ def detail(request: HttpRequest, case_id: str) -> HttpResponse:
 
 
 @login_required
+@passive_request  # polled every 20 s by an open page: not the patient doing anything
 def detail_status(request: HttpRequest, case_id: str) -> HttpResponse:
     """The visit's status card alone: polled by the page while the visit is active."""
     patient = patient_get_or_create(user=request.user)

@@ -19,6 +19,9 @@ WAITLIST_PER_IP = "20/h"
 WAITLIST_PER_USER = "5/h"
 # Each request emails a link: enough for a lost message, too few to flood an inbox.
 VERIFY_RESEND_PER_USER = "5/h"
+# Each try tests a guess at the current password: a borrowed session must not become an
+# unlimited password oracle.
+PASSWORD_CHANGE_PER_USER = "10/h"  # noqa: S105 (a rate, not a password)
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -185,7 +185,6 @@ class QuestionnaireVersionAdmin(FrozenUnlessDraftMixin, SortableAdminBase, admin
             "step": step,
             "step_number": index,
             "step_count": len(structure.steps),
-            "progress_percent": round(100 * index / len(structure.steps)),
             "fields": step_fields(
                 structure=structure,
                 step_link_id=step.link_id,

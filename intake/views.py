@@ -127,7 +127,6 @@ def step(request: HttpRequest, response_id: str, number: int) -> HttpResponse:
         "step": current,
         "step_number": number,
         "step_count": len(structure.steps),
-        "progress_percent": round(100 * number / len(structure.steps)),
         "fields": step_fields(
             structure=structure, step_link_id=current.link_id, values=values, errors=errors
         ),

@@ -52,6 +52,10 @@ class DeliveryInline(ReadOnlyInlineMixin, admin.TabularInline):
 class WebhookEventAdmin(
     AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 ):  # payloads are PHI
+    class Media:
+        # A stylesheet, not a style attribute: the Content-Security-Policy refuses inline styles.
+        css = {"all": ["css/admin.css"]}
+
     list_display = [
         "received_at",
         "provider",
@@ -88,7 +92,7 @@ class WebhookEventAdmin(
             text = json.dumps(load_json(obj.raw_body), indent=2, sort_keys=True)
         except UnsafeJson:  # malformed, non-finite or too deep to pretty-print safely
             text = obj.raw_body.decode("utf-8", "replace")
-        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text)
+        return format_html('<pre class="payload-text">{}</pre>', text)
 
     @admin.display(description="Related")
     def related(self, obj: WebhookEvent) -> SafeString:

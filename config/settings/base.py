@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_ratelimit",
+    "csp",
     "core",
     "accounts",
     "patients",
@@ -82,6 +83,9 @@ MIDDLEWARE = [
     # First, so no later middleware (CSRF reads POST) meets an unreadable Content-Length.
     "core.middleware.ContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Policy headers go on every response, errors and static files included.
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "core.middleware.DeclaredUploadSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,6 +97,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication (it needs the user) and messages (it explains a sign-out).
+    "core.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.NoStoreForAuthenticatedMiddleware",
     # Turns django-ratelimit's Ratelimited exception into our 429 page (RATELIMIT_VIEW).
@@ -176,13 +182,56 @@ IPWARE_STRICT = False
 RATELIMIT_IP_META_KEY = "core.ratelimit.client_ip"
 RATELIMIT_VIEW = "core.views.ratelimited"
 
-# Sessions expire after two idle hours; every request slides the window.
-SESSION_COOKIE_AGE = 60 * 60 * 2
+# Sessions end after a quiet spell whose length depends on the role (staff see every patient's
+# records, so theirs is shorter), and after an absolute lifetime however active the user is
+# (core.middleware.SessionTimeoutMiddleware). Each request slides the idle window.
+SESSION_IDLE_TIMEOUT_PATIENT_SECONDS = env.int(
+    "SESSION_IDLE_TIMEOUT_PATIENT_SECONDS", default=30 * 60
+)
+SESSION_IDLE_TIMEOUT_STAFF_SECONDS = env.int("SESSION_IDLE_TIMEOUT_STAFF_SECONDS", default=15 * 60)
+SESSION_ABSOLUTE_LIFETIME_SECONDS = env.int(
+    "SESSION_ABSOLUTE_LIFETIME_SECONDS", default=12 * 60 * 60
+)
+# Anonymous sessions (before sign-in) and the starting expiry of a new one; the middleware sets
+# each signed-in session's expiry to its role's idle timeout.
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_PATIENT_SECONDS
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+# Our URLs carry visit ids: no other site learns them from a Referer header.
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): only our own scripts, styles and images run, so an
+# injected tag or attribute in a page cannot run or phone home. No 'unsafe-inline' anywhere:
+# templates keep scripts in static/js and styles in static/css.
+_SELF = "'self'"
+_NONE = "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF],
+        "img-src": [_SELF, "data:"],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        # Chromium applies form-action to the redirects that follow a POST too: checkout's
+        # POST redirects to Stripe's hosted page when Stripe is the gateway (added below).
+        "form-action": [_SELF],
+        "frame-ancestors": [_NONE],
+        "base-uri": [_NONE],
+        "object-src": [_NONE],
+    }
+}
+# Browser features no page of ours uses, denied to us and to anything we embed. Photo uploads
+# use a file input (which may offer the camera app) and need no camera permission.
+_DENIED_FEATURES = [
+    "accelerometer", "autoplay", "browsing-topics", "camera", "display-capture",
+    "encrypted-media", "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer",
+    "microphone", "midi", "payment", "publickey-credentials-get", "screen-wake-lock", "serial",
+    "usb", "xr-spatial-tracking",
+]  # fmt: skip
+PERMISSIONS_POLICY = {feature: [] for feature in _DENIED_FEATURES}
 
 # --- Protected health information -----------------------------------------------------------
 # Fernet keys, comma-separated. The first encrypts; every key decrypts (rotation).
@@ -299,6 +348,10 @@ STRIPE_WEBHOOK_SECRET = env.list("STRIPE_WEBHOOK_SECRET", default=[])
 # An uncaptured card hold lapses after about 7 days; support is warned this long before.
 PAYMENT_HOLD_DAYS = env.int("PAYMENT_HOLD_DAYS", default=7)
 PAYMENT_HOLD_WARNING_HOURS = env.int("PAYMENT_HOLD_WARNING_HOURS", default=24)
+# Stripe's hosted checkout page: the checkout form's POST is redirected there.
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+if PAYMENTS_GATEWAY == "stripe":
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(STRIPE_CHECKOUT_ORIGIN)
 
 # --- Logging --------------------------------------------------------------------------------
 # Log lines carry ids, never names, answers or bodies: logs are not a PHI store.

@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS, env
+from .base import CONTENT_SECURITY_POLICY, INSTALLED_APPS, STRIPE_CHECKOUT_ORIGIN, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -44,6 +44,16 @@ MDI_WEBHOOK_AUTHORIZATION = env.list("MDI_WEBHOOK_AUTHORIZATION")
 PAYMENTS_GATEWAY = env("PAYMENTS_GATEWAY", default="stripe")
 if PAYMENTS_GATEWAY != "stripe":
     raise ImproperlyConfigured("PAYMENTS_GATEWAY must be 'stripe' in production")
+# Checkout's POST is redirected to Stripe's hosted page; form-action must allow it (base.py).
+# A new dict: base's is shared with any other settings module imported in the same process.
+_form_action = CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"]
+CONTENT_SECURITY_POLICY = {
+    **CONTENT_SECURITY_POLICY,
+    "DIRECTIVES": {
+        **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+        "form-action": list(dict.fromkeys([*_form_action, STRIPE_CHECKOUT_ORIGIN])),
+    },
+}
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = [v.strip() for v in env.list("STRIPE_WEBHOOK_SECRET") if v.strip()]
 if not STRIPE_WEBHOOK_SECRET:

@@ -8,7 +8,15 @@
     const url = card && card.dataset.pollUrl;
     if (!url) return;
     fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-      .then((response) => (response.ok ? response.text() : null))
+      .then((response) => {
+        // Redirected to sign in (the session ended): reload, so the visit's details leave the
+        // screen for the sign-in page, which says why and brings the patient back here.
+        if (response.redirected) {
+          window.location.reload();
+          return null;
+        }
+        return response.ok ? response.text() : null;
+      })
       .then((html) => {
         if (html === null) return;
         const holder = document.createElement("div");
