@@ -86,4 +86,3 @@ def deliver(client, django_capture_on_commit_callbacks):
         return response
 
     return send
-

@@ -28,8 +28,9 @@ TEXT_LIKE = (
 DECLARED_PLAINTEXT = {
     # Staff audit trail: who looked at which record, by id and path (no values).
     "core.AccessLog": {"action", "object_type", "object_id", "path", "ip_address"},
-    # The login: the email is the searchable identifier; the password is a hash.
-    "accounts.User": {"password", "email"},
+    # The login: the email is the searchable identifier (a requested new one waits beside
+    # it until confirmed); the password is a hash.
+    "accounts.User": {"password", "email", "pending_email"},
     # A two-letter state (eligibility, reporting) and MDI's id.
     "patients.Patient": {"state_of_residence", "mdi_patient_id"},
     "patients.IdentityDocument": {"kind", "stored_name", "mime_type", "mdi_file_id"},

@@ -1,7 +1,9 @@
 import datetime
 import html
+import re
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,16 +26,17 @@ def test_a_new_patient_is_sent_to_the_eligibility_screen_first(patient_client):
     assert '<label for="id_date_of_birth">Date of birth</label>' in page
 
 
-def test_signup_lands_on_the_eligibility_screen(client):
-    response = client.post(
+def test_the_emailed_link_after_signup_lands_on_the_eligibility_screen(client):
+    client.post(
         reverse("accounts:signup"),
         {
             "email": "new@example.com",
             "password1": "a-long-unusual-pass",
             "password2": "a-long-unusual-pass",
         },
-        follow=True,
     )
+    link = re.search(r"/accounts/verify/\S+/", mail.outbox[0].body).group(0)
+    response = client.post(link, follow=True)
     assert response.redirect_chain[-1][0] == reverse("patients:eligibility")
 
 
