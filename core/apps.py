@@ -6,6 +6,11 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core import crypto
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from core import crypto, security
 
         crypto.connect_settings_signal()
+        user_login_failed.connect(security.on_user_login_failed, dispatch_uid="core-login-failed")
+        user_locked_out.connect(security.on_user_locked_out, dispatch_uid="core-locked-out")
