@@ -173,7 +173,7 @@ class NotificationAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
     list_display = ["key", "case", "kind", "channel", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["status", "channel", "kind"]
     search_fields = ["key", "case__public_id", "case__patient__user__email"]
-    list_select_related = ["case"]
+    list_select_related = ["case__patient"]
     actions = ["retry_sending"]
     readonly_fields = [
         "case",
@@ -218,6 +218,16 @@ def _case_timeline_panel(event: WebhookEvent) -> SafeString:
     return render_to_string("admin/cases/event_case_panel.html", {"case": case, "entries": entries})
 
 
+def _event_patient_user_id(event: WebhookEvent) -> int | None:
+    """The patient of the case an event belongs to, for the access log of its payload."""
+    case = Case.objects.filter(timeline__event=event).select_related("patient").first() or (
+        Case.objects.filter(mdi_case_id=event.external_id).select_related("patient").first()
+        if event.external_id
+        else None
+    )
+    return case.patient.user_id if case else None
+
+
 def _events_for_case_search(term: str) -> QuerySet:
     """Support searches the event log by our case id or the patient's email."""
     cases = Case.objects.filter(public_id__iexact=term) if len(term) == 36 else Case.objects.none()
@@ -228,4 +238,5 @@ def _events_for_case_search(term: str) -> QuerySet:
 
 webhooks_admin.EVENT_DETAIL_PANELS.append(_case_timeline_panel)
 webhooks_admin.EVENT_SEARCHES.append(_events_for_case_search)
+webhooks_admin.EVENT_PATIENT_FINDERS.append(_event_patient_user_id)
 webhooks_admin.EVENT_OUTCOME_LABELS[TimelineOutcome.DUPLICATE_MDI_CASE] = "Duplicate MDI case"

@@ -4,7 +4,6 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 
 from cases.models import (
     CASE_PHASE,
@@ -17,6 +16,7 @@ from cases.models import (
     PrescriptionStatus,
     TimelineOutcome,
 )
+from core.security import get_owned_or_404
 from intake.models import QuestionnaireResponse, ResponseStatus
 from patients.models import Patient
 
@@ -36,9 +36,12 @@ class TimelineStep:
 
 
 def case_get_for_patient(*, patient: Patient, case_id: str) -> Case:
-    """The one way a view gets a Case: another patient's case is a 404, never a 403."""
-    return get_object_or_404(
-        Case.objects.select_related("prescription", "payment"), public_id=case_id, patient=patient
+    """The one way a view gets a Case: another patient's case is a 404, never a 403 (and a
+    security event)."""
+    return get_owned_or_404(
+        Case.objects.select_related("prescription", "payment"),
+        owner={"patient": patient},
+        public_id=case_id,
     )
 
 
@@ -108,12 +111,11 @@ def case_conversation(*, case: Case) -> QuerySet[CaseMessage]:
 
 
 def case_message_get_for_patient(*, patient: Patient, case: Case, message_id: int) -> CaseMessage:
-    """One message of the patient's own case: anyone else's is a 404."""
-    return get_object_or_404(
+    """One message of the patient's own case: anyone else's is a 404 (and a security event)."""
+    return get_owned_or_404(
         CaseMessage.objects.select_related("case"),
+        owner={"case": case, "case__patient": patient},
         pk=message_id,
-        case=case,
-        case__patient=patient,
     )
 
 
@@ -127,7 +129,10 @@ def case_open_action_requests(*, patient: Patient) -> QuerySet[ActionRequest]:
 
 
 def action_request_get_for_patient(*, patient: Patient, action_id: int) -> ActionRequest:
-    """The one way a view gets a request: another patient's is a 404, never a 403."""
-    return get_object_or_404(
-        ActionRequest.objects.select_related("case__patient"), pk=action_id, case__patient=patient
+    """The one way a view gets a request: another patient's is a 404, never a 403 (and a
+    security event)."""
+    return get_owned_or_404(
+        ActionRequest.objects.select_related("case__patient"),
+        owner={"case__patient": patient},
+        pk=action_id,
     )

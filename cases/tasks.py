@@ -68,3 +68,10 @@ def notification_send_task(self, *, notification_id: int) -> str:
             notification_mark_failed(notification_id=notification_id, reason=str(exc))
             return "failed"
         raise self.retry(countdown=_backoff(self.request.retries)) from exc
+
+
+@shared_task(acks_late=True)
+def closed_visit_answers_purge_task() -> int:
+    from cases.services.retention import closed_visit_answers_purge
+
+    return closed_visit_answers_purge()

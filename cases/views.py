@@ -23,6 +23,7 @@ from cases.services.checkout import (
 )
 from cases.services.submission import CaseNotReady
 from cases.wording import tracking_url, visit_wording
+from core.audit import access_log_record
 from core.exceptions import DomainError
 from core.middleware import passive_request
 from intake.selectors import (
@@ -116,6 +117,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     patient = patient_get_or_create(user=request.user)
+    # The patient's own reads are logged too: "who saw my data" includes them.
+    access_log_record(request=request, obj=patient, patient_user_id=request.user.pk)
     visits = [(case, visit_wording(case=case)) for case in cases_for_patient(patient=patient)]
     context = {
         "visits": visits,
@@ -156,6 +159,7 @@ def new_visit(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, case_id: str) -> HttpResponse:
     patient = patient_get_or_create(user=request.user)
     case = case_get_for_patient(patient=patient, case_id=case_id)
+    access_log_record(request=request, obj=case, patient_user_id=request.user.pk)
     prescription = getattr(case, "prescription", None)  # none until MDI reports one
     context = {
         **_visit_context(case),
@@ -174,6 +178,9 @@ def detail(request: HttpRequest, case_id: str) -> HttpResponse:
         "answers": questionnaire_response_snapshot(response=case.intake_response)
         if case.intake_response_id
         else [],
+        "answers_purged_at": case.intake_response.answers_purged_at
+        if case.intake_response_id
+        else None,
     }
     return render(request, "cases/case_detail.html", context)
 

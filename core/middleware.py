@@ -6,12 +6,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
-from core.http import request_content_length
+from core.http import client_ip, request_content_length
 
 security_logger = logging.getLogger("security")
 # Room for the other fields of a form that carries one file.
@@ -31,7 +32,7 @@ class ContentLengthMiddleware:
                 "refused %s %s from %s: bad content-length",
                 request.method,
                 request.path[:200],
-                request.META.get("REMOTE_ADDR"),
+                client_ip(request),
             )
             return HttpResponseBadRequest("bad content-length", content_type="text/plain")
         return self.get_response(request)
@@ -67,7 +68,9 @@ class DeclaredUploadSizeMiddleware:
             and declared.isdigit()
             and int(declared) > limit
         ):
-            security_logger.info("refused a %s-byte upload to %s", declared, request.path)
+            security_logger.info(
+                "refused a %s-byte upload to %s from %s", declared, request.path, client_ip(request)
+            )
             return render(
                 request,
                 "core/upload_too_large.html",
@@ -165,3 +168,37 @@ class SessionTimeoutMiddleware:
         messages.info(request, message)
         # No ?next=: a patient resumes from their dashboard, and no path lands in a URL.
         return redirect(settings.LOGIN_URL)
+
+
+class SecurityEventMiddleware:
+    """Records what a view refused without saying so: another patient's record (answered as
+    a 404 by core.security.get_owned_or_404) and a staff page refused with a 403. The answer
+    itself is left to Django."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        from core.models import SecurityEventKind
+        from core.security import NotOwned, security_event_record
+
+        if isinstance(exception, NotOwned):
+            security_event_record(
+                kind=SecurityEventKind.AUTHORIZATION_DENIED,
+                request=request,
+                detail=exception.model_label,
+            )
+        elif isinstance(exception, PermissionDenied) and _is_admin(request):
+            security_event_record(
+                kind=SecurityEventKind.ADMIN_PERMISSION_DENIED,
+                request=request,
+                detail=(request.resolver_match.view_name or "")[:64],
+            )
+
+
+def _is_admin(request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and "admin" in match.namespaces

@@ -9,6 +9,7 @@ django_ratelimit.middleware.RatelimitMiddleware renders core.views.ratelimited (
 from django.http import HttpRequest
 
 from accounts.throttling import normalise_login_email
+from core import http
 
 # "count/period". Generous for a person, tight for a script.
 SIGNUP_PER_IP = "10/h"
@@ -25,13 +26,12 @@ PASSWORD_CHANGE_PER_USER = "10/h"  # noqa: S105 (a rate, not a password)
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The address axes locks out (settings.RATELIMIT_IP_META_KEY), so both throttles see the
-    client behind the proxy in production rather than the proxy itself."""
-    from axes.helpers import get_client_ip_address  # axes reads settings on import
-
+    """core.http.client_ip (the address axes locks out) as the throttles' key
+    (settings.RATELIMIT_IP_META_KEY), so they see the client behind the proxy in production
+    rather than the proxy itself."""
     # Never empty: django-ratelimit parses the value as an address. Clients without one share
     # a bucket, which is the safe direction for a throttle.
-    return get_client_ip_address(request) or request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104
+    return http.client_ip(request) or "0.0.0.0"  # noqa: S104
 
 
 def posted_email(group: str, request: HttpRequest) -> str:

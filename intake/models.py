@@ -414,6 +414,11 @@ class QuestionnaireResponse(FSMModelMixin, TimeStampedModel):
     stopped_at = models.DateTimeField(null=True, blank=True)
     # Which question stopped the intake (a link id, not the answer).
     stopped_by_link_id = EncryptedTextField(blank=True, default="")
+    # Retention (intake.services.questionnaire_response_purge): the answers of a long-closed
+    # visit are removed here; the clinical partner keeps the clinical record. The digest of
+    # what was submitted (wording and answers) stays, so a copy can still be matched to it.
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    answers_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from core.security import get_owned_or_404
 from intake.models import (
     Questionnaire,
     QuestionnaireResponse,
@@ -39,11 +39,12 @@ def questionnaire_default() -> Questionnaire | None:
 def questionnaire_response_get_for_patient(
     *, patient: Patient, response_id: str
 ) -> QuestionnaireResponse:
-    """The one way a view gets a response: another patient's is a 404, never a 403."""
-    return get_object_or_404(
+    """The one way a view gets a response: another patient's is a 404, never a 403 (and a
+    security event)."""
+    return get_owned_or_404(
         QuestionnaireResponse.objects.select_related("version__questionnaire"),
+        owner={"patient": patient},
         public_id=response_id,
-        patient=patient,
     )
 
 

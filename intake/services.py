@@ -1,6 +1,8 @@
 """Every write to questionnaires and responses."""
 
 import datetime
+import hashlib
+import json
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
@@ -516,3 +518,38 @@ def response_attachment_link_mdi_file(*, attachment: ResponseAttachment, mdi_fil
     """Remember MDI's id for an intake photo, so it is never uploaded twice."""
     ResponseAttachment.objects.filter(pk=attachment.pk).update(mdi_file_id=mdi_file_id)
     attachment.mdi_file_id = mdi_file_id
+
+
+def questionnaire_response_digest(*, response: QuestionnaireResponse) -> str:
+    """sha256 of what was submitted: the version answered, the order shown, and each answer
+    with the wording the patient saw. Canonical JSON, so the same content gives the same hash."""
+    content = {
+        "version": response.version.canonical,
+        "answer_order": response.answer_order,
+        "answers": response.answers,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@transaction.atomic
+def questionnaire_response_purge(
+    *, response: QuestionnaireResponse, now: datetime.datetime
+) -> tuple[bool, int]:
+    """Remove a response's answers and attachment files, keeping its digest and the date.
+    Locked; a second call is a no-op. Files are deleted after commit, so a rollback never
+    leaves rows pointing at deleted files. Returns (purged now, files removed)."""
+    response = QuestionnaireResponse.objects.select_for_update().get(pk=response.pk)
+    if response.answers_purged_at is not None:
+        return False, 0
+    if not response.content_sha256:
+        response.content_sha256 = questionnaire_response_digest(response=response)
+    response.answers = {}
+    response.answer_order = []
+    response.answers_purged_at = now
+    response.save(update_fields=["content_sha256", "answers", "answer_order", "answers_purged_at"])
+    attachments = list(response.attachments.all())
+    names = [a.stored_name for a in attachments if a.stored_name]
+    response.attachments.all().delete()
+    transaction.on_commit(lambda: upload_delete(names=names))
+    return True, len(names)

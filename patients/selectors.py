@@ -3,6 +3,7 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.shortcuts import get_object_or_404
 
+from core.security import get_owned_or_404
 from patients.limits import MDI_ADDRESS_LINE_MAX, MDI_CITY_MAX, MDI_EMAIL_MAX, MDI_NAME_MAX
 from patients.models import DocumentKind, IdentityDocument, Patient
 
@@ -39,7 +40,7 @@ def identity_document_get_for_viewer(
     documents = IdentityDocument.objects.select_related("patient")
     if user.is_staff and user.has_perm("patients.view_identitydocument"):
         return get_object_or_404(documents, public_id=document_id)
-    return get_object_or_404(documents, public_id=document_id, patient__user=user)
+    return get_owned_or_404(documents, owner={"patient__user": user}, public_id=document_id)
 
 
 def patient_mdi_identity_problems(*, patient: Patient) -> list[str]:

@@ -54,6 +54,7 @@ class PaymentAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     ]
     list_filter = ["status", NeedsAttentionFilter, "gateway"]
     search_fields = ["public_id", "gateway_payment_id", "checkout_session_id"]
+    list_select_related = ["patient"]
     readonly_fields = [
         "public_id", "status", "amount", "currency", "gateway", "card_last4",
         "checkout_session_id", "checkout_attempts", "gateway_payment_id", "failure_reason",

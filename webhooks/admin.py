@@ -19,6 +19,11 @@ from webhooks.services import webhook_event_mark_resolved, webhook_event_reproce
 EVENT_DETAIL_PANELS: list[Callable[[WebhookEvent], SafeString]] = []
 
 
+# Domain apps say whose data an event is (e.g. the patient of the case it names), so opening
+# its payload is access-logged against that patient. The first answer that is not None wins.
+EVENT_PATIENT_FINDERS: list[Callable[[WebhookEvent], int | None]] = []
+
+
 # Domain apps name their handlers' outcomes for the outcome filter ("duplicate MDI case").
 EVENT_OUTCOME_LABELS: dict[str, str] = {}
 
@@ -56,6 +61,8 @@ class WebhookEventAdmin(
         # A stylesheet, not a style attribute: the Content-Security-Policy refuses inline styles.
         css = {"all": ["css/admin.css"]}
 
+    # The list shows routing columns only (type, status, MDI's id); payloads are on the page.
+    log_changelist = False
     list_display = [
         "received_at",
         "provider",
@@ -71,7 +78,7 @@ class WebhookEventAdmin(
     readonly_fields = [
         "provider", "event_type", "event_key", "status", "occurred_at", "received_at",
         "processed_at", "attempts", "next_attempt_at", "external_id", "reference",
-        "outcome_note", "last_error", "payload", "related",
+        "outcome_note", "last_error", "body_pruned_at", "payload", "related",
     ]  # fmt: skip
     fields = readonly_fields
     inlines = [DeliveryInline]
@@ -86,8 +93,16 @@ class WebhookEventAdmin(
             queryset |= finder(search_term)
         return queryset, may_have_duplicates
 
+    def accessed_patient_user_id(self, obj: WebhookEvent) -> int | None:
+        for finder in EVENT_PATIENT_FINDERS:
+            if (patient_user_id := finder(obj)) is not None:
+                return patient_user_id
+        return None
+
     @admin.display(description="Payload (decrypted)")
     def payload(self, obj: WebhookEvent) -> str:
+        if obj.body_pruned_at is not None:
+            return f"Removed on {obj.body_pruned_at:%Y-%m-%d} (retention period ended)."
         try:
             text = json.dumps(load_json(obj.raw_body), indent=2, sort_keys=True)
         except UnsafeJson:  # malformed, non-finite or too deep to pretty-print safely

@@ -79,6 +79,9 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome_note = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
+    # Set when retention cleared the body and context (webhooks.services.webhook_bodies_prune);
+    # the row and its event key stay, so a late re-delivery is still a duplicate.
+    body_pruned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]

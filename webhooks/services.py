@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.models import PurgeKind, PurgeLog, SecurityEventKind
+from core.security import security_event_record
 from core.tasks import task_enqueue
 from webhooks.models import DeliveryOutcome, EventStatus, Provider, WebhookDelivery, WebhookEvent
 from webhooks.providers import (
@@ -127,6 +129,11 @@ def _refuse(
     delivery.outcome = outcome
     delivery.failure_reason = failure
     delivery.save()
+    security_event_record(
+        kind=SecurityEventKind.WEBHOOK_REFUSED,
+        ip_address=delivery.client_ip,
+        detail=f"{delivery.provider}:{failure}",
+    )
     security_logger.warning(
         "refused %s webhook delivery %s from %s: %s",
         delivery.provider,
@@ -259,6 +266,8 @@ def webhook_event_reprocess(*, event: WebhookEvent) -> None:
     """Support's retry: a failed, unhandled or malformed event goes back to the queue.
     Idempotent: the handlers make their effects once, however often an event is processed."""
     event = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+    if event.body_pruned_at is not None:
+        return  # retention cleared its body: there is nothing left to process
     if event.status in {EventStatus.FAILED, EventStatus.UNHANDLED, EventStatus.RESOLVED}:
         event.status = EventStatus.RECEIVED
         event.attempts = 0
@@ -275,3 +284,44 @@ def webhook_event_mark_resolved(*, event: WebhookEvent, note: str = "") -> None:
         outcome_note=(note or "resolved by support")[:255],
         next_attempt_at=None,
     )
+
+
+# Finished events whose body nobody needs again. Failed and unhandled events are kept whole:
+# support may still reprocess them, which needs the body.
+PRUNABLE_STATUSES = [
+    EventStatus.PROCESSED,
+    EventStatus.IGNORED,
+    EventStatus.RESOLVED,
+    EventStatus.MALFORMED,
+]
+PRUNE_BATCH = 500
+
+
+def webhook_bodies_prunable(
+    *, now: datetime.datetime | None = None
+) -> tuple[datetime.datetime, QuerySet[WebhookEvent]]:
+    """The cutoff and the events webhook_bodies_prune would clear (for --dry-run too)."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.WEBHOOK_BODY_RETENTION_DAYS)
+    events = WebhookEvent.objects.filter(
+        received_at__lt=cutoff, status__in=PRUNABLE_STATUSES, body_pruned_at__isnull=True
+    )
+    return cutoff, events
+
+
+def webhook_bodies_prune(*, now: datetime.datetime | None = None) -> int:
+    """Clear the body and looked-up context of finished events received before the retention
+    period (settings.WEBHOOK_BODY_RETENTION_DAYS); keep the row, its event key and statuses,
+    so a late re-delivery of the same event is still recognised as a duplicate. Safe to run
+    again: pruned events are skipped. One PurgeLog row per run that cleared anything."""
+    now = now or timezone.now()
+    cutoff, events = webhook_bodies_prunable(now=now)
+    pruned = 0
+    while ids := list(events.values_list("pk", flat=True)[:PRUNE_BATCH]):
+        pruned += WebhookEvent.objects.filter(pk__in=ids, body_pruned_at__isnull=True).update(
+            raw_body=b"", context=None, body_pruned_at=now
+        )
+    if pruned:
+        PurgeLog.objects.create(kind=PurgeKind.WEBHOOK_BODIES, cutoff=cutoff, rows=pruned)
+        logger.info("pruned the bodies of %s webhook events received before %s", pruned, cutoff)
+    return pruned

@@ -26,3 +26,10 @@ def webhook_events_sweep_task() -> int:
     from webhooks.services import webhook_events_sweep
 
     return webhook_events_sweep()
+
+
+@shared_task(acks_late=True)
+def webhook_bodies_prune_task() -> int:
+    from webhooks.services import webhook_bodies_prune
+
+    return webhook_bodies_prune()

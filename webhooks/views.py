@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from core.http import request_content_length
+from core.http import client_ip, request_content_length
 from webhooks.models import Provider
 from webhooks.services import (
     ReceiveResult,
@@ -36,14 +36,14 @@ def _receive(
     if length is None:  # normally refused earlier by core.middleware.ContentLengthMiddleware
         return _answer(400)
     headers = dict(request.headers)
-    client_ip = request.META.get("REMOTE_ADDR")
+    sender_ip = client_ip(request)
     if length > MAX_BODY_BYTES:
         result = webhook_refuse_too_large(
-            provider=provider, headers=headers, client_ip=client_ip, body_size=length
+            provider=provider, headers=headers, client_ip=sender_ip, body_size=length
         )
         return _answer(result.status_code)
     body = request.body  # the raw bytes, before anything parses them: the signature covers these
-    result = receive(body=body, headers=headers, client_ip=client_ip)
+    result = receive(body=body, headers=headers, client_ip=sender_ip)
     return _answer(result.status_code)
 
 

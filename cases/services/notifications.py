@@ -94,7 +94,6 @@ def _context(notification: Notification) -> dict[str, str]:
     prescription = Prescription.objects.filter(case=case).first()
     return {
         "site_name": settings.SITE_NAME,
-        "first_name": (case.patient.legal_first_name or "").strip() or "there",
         "visit_url": _visit_url(case),
         "tracking_url": (
             notification_tracking_url(prescription=prescription)

@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "core.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.NoStoreForAuthenticatedMiddleware",
+    # Records refusals (another patient's record, a 403 in admin) as security events.
+    "core.middleware.SecurityEventMiddleware",
     # Turns django-ratelimit's Ratelimited exception into our 429 page (RATELIMIT_VIEW).
     "django_ratelimit.middleware.RatelimitMiddleware",
     # Axes must come last so it sees the outcome of authentication.
@@ -246,6 +248,14 @@ def local_field_encryption_key(secret_key: str) -> str:
     ).decode()
 
 
+# Retention. Webhook bodies hold the patient's details as MDI sent them; once an event is
+# processed (or resolved by support) and older than this, its body and looked-up context are
+# cleared. The event key stays, so a late re-delivery is still recognised as a duplicate.
+WEBHOOK_BODY_RETENTION_DAYS = env.int("WEBHOOK_BODY_RETENTION_DAYS", default=90)
+# A visit declined, cancelled or with its prescription delivered or ended keeps its answers
+# here this long after it closed; the clinical partner keeps the clinical record. 0 = never.
+CLOSED_VISIT_ANSWER_RETENTION_DAYS = env.int("CLOSED_VISIT_ANSWER_RETENTION_DAYS", default=365)
+
 # --- Static and media -----------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -318,6 +328,16 @@ CELERY_BEAT_SCHEDULE: dict = {
     "case-submissions-sweep": {"task": "cases.tasks.case_submissions_sweep_task", "schedule": 60.0},
     # Lapsing card holds (flag, then release) and captures or releases a lost task left undone.
     "payments-sweep": {"task": "payments.tasks.payments_sweep_task", "schedule": 300.0},
+    # Retention (daily): webhook bodies past WEBHOOK_BODY_RETENTION_DAYS, closed visits'
+    # answers past CLOSED_VISIT_ANSWER_RETENTION_DAYS.
+    "webhook-bodies-prune": {
+        "task": "webhooks.tasks.webhook_bodies_prune_task",
+        "schedule": 24 * 60 * 60.0,
+    },
+    "closed-visit-answers-purge": {
+        "task": "cases.tasks.closed_visit_answers_purge_task",
+        "schedule": 24 * 60 * 60.0,
+    },
 }
 
 # --- MD Integrations ------------------------------------------------------------------------

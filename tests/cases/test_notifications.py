@@ -105,7 +105,9 @@ def _assert_one_email_per_row(case):
     assert sorted(m.subject for m in mail.outbox) == sorted(SUBJECTS[n.kind] for n in rows)
     for message in mail.outbox:
         assert message.to == [case.patient.user.email]
-        assert message.body.startswith("Hi Dana,\n\nThere is an update on your visit.")
+        # No name: an inbox is read by others, and a name beside our brand says who is treated.
+        assert message.body.startswith("Hello,\n\nThere is an update on your visit.")
+        assert "Dana" not in message.body and "Reyes" not in message.body
         assert f"http://127.0.0.1:8000/cases/{case.public_id}/" in message.body
     return {n.kind for n in rows}
 

@@ -27,7 +27,14 @@ TEXT_LIKE = (
 # fmt: off
 DECLARED_PLAINTEXT = {
     # Staff audit trail: who looked at which record, by id and path (no values).
-    "core.AccessLog": {"action", "object_type", "object_id", "path", "ip_address"},
+    "core.AccessLog": {
+        "action", "object_type", "object_id", "path", "ip_address", "role", "screen",
+    },
+    # Security events: a kind, a keyed hash of a typed email (never the email), a model label
+    # or refusal reason as the detail.
+    "core.SecurityEvent": {"kind", "username_hash", "ip_address", "path", "detail"},
+    # Retention runs: a kind and counts.
+    "core.PurgeLog": {"kind"},
     # The login: the email is the searchable identifier (a requested new one waits beside
     # it until confirmed); the password is a hash.
     "accounts.User": {"password", "email", "pending_email"},
@@ -54,7 +61,8 @@ DECLARED_PLAINTEXT = {
     "intake.AnswerOption": {"code", "display"},
     "intake.EnableWhen": {"question", "operator", "answer"},
     # Which *steps* are done (every patient has the same steps); answers are encrypted.
-    "intake.QuestionnaireResponse": {"status", "completed_steps"},
+    # The digest of the submitted content survives a purge; a hash reveals no answer.
+    "intake.QuestionnaireResponse": {"status", "completed_steps", "content_sha256"},
     "intake.ResponseAttachment": {"link_id", "stored_name", "mime_type", "mdi_file_id"},
     "cases.Offering": {"name", "mdi_offering_id", "questionnaire_slug", "currency"},
     "cases.Case": {
