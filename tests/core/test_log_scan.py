@@ -4,6 +4,7 @@ address, date of birth in any common format, free-text answers or the clinician'
 
 import io
 import logging
+import re
 from urllib.parse import urlparse
 
 import pytest
@@ -101,6 +102,8 @@ def test_a_whole_journey_logs_and_emails_no_health_information(
         reverse("accounts:signup"),
         {"email": "walker@example.com", "password1": password, "password2": password},
     )
+    # The emailed confirmation link signs this browser in.
+    go("post", re.search(r"/accounts/verify/\S+/", mail.outbox[0].body).group(0))
     go("post", reverse("patients:eligibility"), {"state": "CA", "date_of_birth": "-".join(BIRTH)})
     go(
         "post",

@@ -88,6 +88,7 @@ SCREENS = {
 SUPPORT_SEES = {
     "index", "patients", "patient", "photo_id", "cases", "case", "notifications", "responses",
     "response", "payments", "payment", "events", "event", "deliveries", "delivery",
+    "access_log", "access_log_entry",  # to search and export it (read only)
 }  # fmt: skip
 ADVISOR_SEES = {"index", "questionnaires", "versions", "version", "items", "item"}
 ROLE_SEES = {
@@ -122,7 +123,7 @@ def test_each_role_opens_exactly_its_screens(client, world, role, screen):
     ("role", "absent"),
     [
         (MEDICAL_ADVISORS, ["patients", "cases", "payments", "events", "responses", "access_log"]),
-        (SUPPORT_STAFF, ["questionnaires", "items", "access_log", "users"]),
+        (SUPPORT_STAFF, ["questionnaires", "items", "users"]),
     ],
 )
 def test_the_index_lists_no_screen_a_role_may_not_open(client, world, role, absent):
@@ -289,7 +290,12 @@ def test_responses_are_read_only_even_for_administrators(client, world):
 # --- administrators ---------------------------------------------------------------------------
 
 PROJECT_APPS = ["accounts", "core", "patients", "intake", "cases", "webhooks", "payments"]
-ACCESS_LOG_WRITES = {"add_accesslog", "change_accesslog", "delete_accesslog"}
+# The audit tables (access log, security events, purge log) are append-only for everyone.
+ACCESS_LOG_WRITES = {
+    f"{verb}_{model}"
+    for verb in ("add", "change", "delete")
+    for model in ("accesslog", "securityevent", "purgelog")
+}
 
 
 def test_administrators_hold_every_project_permission_but_access_log_writes():
@@ -305,7 +311,7 @@ def test_administrators_hold_every_project_permission_but_access_log_writes():
             content_type__app_label__in=PROJECT_APPS
         ).values_list("content_type__app_label", "codename")
         if codename not in ACCESS_LOG_WRITES
-    }
+    } | {("otp_totp", "view_totpdevice"), ("otp_totp", "delete_totpdevice")}
     assert granted == expected
     assert not {codename for _, codename in granted} & ACCESS_LOG_WRITES
     assert ("core", "view_accesslog") in granted
