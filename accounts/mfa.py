@@ -15,6 +15,8 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.exceptions import DomainError
+from core.models import SecurityEventKind
+from core.security import security_event_record
 
 DEVICE_NAME = "Authenticator app"
 
@@ -58,12 +60,17 @@ def mfa_qr_svg(*, device: TOTPDevice) -> str:
     return segno.make(device.config_url, error="m").svg_inline(scale=5, border=2)
 
 
-def _check(device: TOTPDevice, code: str) -> None:
+def _check(request: HttpRequest, device: TOTPDevice, code: str) -> None:
     allowed, _ = device.verify_is_allowed()
-    if not allowed:
-        raise CodeRefused(TOO_MANY)
-    if not device.verify_token("".join(code.split())):
-        raise CodeRefused(WRONG_CODE)
+    if allowed and device.verify_token("".join(code.split())):
+        return
+    # Someone with the password guessing codes is what this event is for.
+    security_event_record(
+        kind=SecurityEventKind.SECOND_FACTOR_FAILED,
+        request=request,
+        detail="throttled" if not allowed else "wrong code",
+    )
+    raise CodeRefused(TOO_MANY if not allowed else WRONG_CODE)
 
 
 @transaction.atomic
@@ -71,7 +78,7 @@ def mfa_device_confirm(*, request: HttpRequest, code: str) -> TOTPDevice:
     """Turn the pending device on once the user proves their app produces its codes, and
     mark this session verified. Any earlier device is replaced: one app per account."""
     device = mfa_device_pending(user=request.user)
-    _check(device, code)
+    _check(request, device, code)
     TOTPDevice.objects.filter(user=request.user).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -87,7 +94,7 @@ def mfa_verify(*, request: HttpRequest, code: str) -> TOTPDevice:
     device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
     if device is None:
         raise CodeRefused("Two-step sign-in is not set up for this account.")
-    _check(device, code)
+    _check(request, device, code)
     django_otp.login(request, device)
     return device
 

@@ -94,6 +94,7 @@ class SecurityEventKind(models.TextChoices):
     WEBHOOK_REFUSED = "webhook_refused", "Webhook delivery refused"
     AUTHORIZATION_DENIED = "authorization_denied", "Asked for another patient's record"
     ADMIN_PERMISSION_DENIED = "admin_permission_denied", "Staff page refused (403)"
+    SECOND_FACTOR_FAILED = "second_factor_failed", "Wrong two-step sign-in code"
 
 
 class SecurityEvent(AppendOnlyModel):

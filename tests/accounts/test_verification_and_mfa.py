@@ -11,6 +11,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from core.models import SecurityEvent, SecurityEventKind
 from tests.accounts.factories import DEFAULT_PASSWORD, StaffUserFactory, UserFactory
 from tests.patients.factories import PatientFactory
 
@@ -227,6 +228,8 @@ def test_wrong_codes_are_slowed_down(client):
         client.post(reverse("accounts:mfa_verify"), {"code": "000000"})
     page = client.post(reverse("accounts:mfa_verify"), {"code": "000000"}).content.decode()
     assert "Too many wrong codes" in page
+    events = SecurityEvent.objects.filter(kind=SecurityEventKind.SECOND_FACTOR_FAILED, user=staff)
+    assert events.count() == 4
 
 
 def test_admin_refuses_a_staff_session_that_has_only_a_password(client):
