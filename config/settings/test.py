@@ -28,3 +28,13 @@ MDI_WEBHOOK_SECRET = [secrets.token_urlsafe(24)]
 MDI_WEBHOOK_AUTHORIZATION = [f"Bearer {secrets.token_urlsafe(24)}"]
 STRIPE_WEBHOOK_SECRET = [f"whsec_{secrets.token_urlsafe(24)}"]
 AXES_FAILURE_LIMIT = 5
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory: the browser tests' live server answers several requests at once
+    # (the sandbox posts webhooks back while a page waits), each on its own connection; an
+    # in-memory test database is one connection shared by every thread.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405
+    # A throwaway file: no need to wait for the disk on every commit.
+    DATABASES["default"]["OPTIONS"]["init_command"] = (  # noqa: F405
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+    )

@@ -13,7 +13,7 @@ from PIL import Image
 from cases.models import Case, CaseStatus, PrescriptionStatus
 from tests.accounts.factories import DEFAULT_PASSWORD, StaffUserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
