@@ -73,3 +73,77 @@ def fake_mdi() -> None:
     """Browser tests use the real client against the embedded sandbox over real HTTP, not the
     suite-wide fake MDI."""
     return None
+
+
+@pytest.fixture
+def task_runner(settings, live_server, tmp_path) -> Iterator[str]:
+    """Where the browser tests' background tasks run. With a broker configured (CI: Redis),
+    a real `celery worker` process on a queue of this test's own, reading the same test
+    database: tasks cross the broker as in production, and a page must wait for them. On the
+    embedded default (no broker) they run in-process, as `make run` runs them."""
+    if not settings.REDIS_URL:
+        yield "in-process"
+        return
+    import subprocess
+    import sys
+    import uuid
+
+    from django.db import connection
+
+    from config.celery_app import app
+
+    queue = f"e2e-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test_worker",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "TEST_WORKER_DATABASE_NAME": db["NAME"],
+        "PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
+        "MDI_API_BASE_URL": settings.MDI_API_BASE_URL,
+        "MDI_SANDBOX_WEBHOOK_URL": settings.MDI_SANDBOX_WEBHOOK_URL,
+        "MDI_CLIENT_ID": settings.MDI_CLIENT_ID,
+        "MDI_CLIENT_SECRET": settings.MDI_CLIENT_SECRET,
+        "MDI_WEBHOOK_SECRET": ",".join(settings.MDI_WEBHOOK_SECRET),
+        "MDI_WEBHOOK_AUTHORIZATION": ",".join(settings.MDI_WEBHOOK_AUTHORIZATION),
+    }
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "config.celery_app", "worker"),
+            *("--pool=solo", "-Q", queue, "--without-gossip", "--without-mingle"),
+            *("--without-heartbeat", "-l", "INFO"),
+        ],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    saved = (app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue)
+    app.conf.task_always_eager = False
+    app.conf.broker_url = settings.REDIS_URL
+    app.conf.task_default_queue = queue
+    try:
+        _wait_for_worker(app, queue, worker, log)
+        yield "worker"
+        # Proof the tasks crossed the broker: the worker, not this process, ran them.
+        assert " succeeded in " in log.read_text(), "the worker ran no task"
+    finally:
+        app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = saved
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _wait_for_worker(app: object, queue: str, worker: object, log: Path) -> None:
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            pytest.fail(f"the Celery worker exited:\n{log.read_text()[-3000:]}")
+        if "ready." in log.read_text():
+            return
+        time.sleep(0.3)
+    pytest.fail(f"the Celery worker did not start in 30 s:\n{log.read_text()[-3000:]}")

@@ -17,11 +17,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def live_mdi(settings, live_server):
-    """The embedded default: the client calls the sandbox and the sandbox posts webhooks back,
-    both over real HTTP to this live server."""
+def mdi_urls(settings, live_server):
+    """The client calls the sandbox and the sandbox posts webhooks back, both over real HTTP
+    to this live server."""
     settings.MDI_API_BASE_URL = f"{live_server.url}/mdi-sandbox/api"
     settings.MDI_SANDBOX_WEBHOOK_URL = f"{live_server.url}/webhooks/mdi/"
+
+
+@pytest.fixture
+def live_mdi(mdi_urls, live_server, task_runner):
     return live_server
 
 
@@ -67,6 +71,35 @@ def _sign_in(page, url: str, email: str) -> None:
         page.get_by_role("button", name="Continue").click()
 
 
+def wait_for(condition, what: str, seconds: float = 30) -> None:
+    """Background work (in-process or on the worker) has landed in the database."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.25)
+
+
+def reload_until(locator, seconds: float = 20) -> None:
+    """With a real worker, what a button caused shows up once the worker has processed the
+    webhook: reload as a patient would until it does (the visit page also polls itself)."""
+    import time
+
+    from playwright.sync_api import expect
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            expect(locator).to_be_visible(timeout=1000)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            locator.page.reload()
+
+
 def test_submit_and_drive_the_case_through_every_console_button(
     browser, live_mdi, finished_intake, screenshot, tmp_path
 ):
@@ -86,8 +119,10 @@ def test_submit_and_drive_the_case_through_every_console_button(
     patient_page.get_by_role("button", name="Continue to secure payment").click()
     patient_page.get_by_label("Card number").fill("4242 4242 4242 4242")
     patient_page.get_by_role("button", name="Authorize $49.00").click()
-    expect(patient_page.get_by_role("heading", name="Waiting for a clinician")).to_be_visible()
+    # With a real worker the page first says, truthfully, that the visit is on its way.
+    reload_until(patient_page.get_by_role("heading", name="Waiting for a clinician"))
     screenshot(patient_page, "20-case-sent")
+    wait_for(lambda: Case.objects.filter(mdi_case_id__gt="").exists(), "the case to reach MDI")
 
     staff_user = StaffUserFactory(email="clinician-console@example.com")
     staff_user.user_permissions.add(Permission.objects.get(codename="act_as_clinician"))
@@ -102,8 +137,7 @@ def test_submit_and_drive_the_case_through_every_console_button(
         staff_page.get_by_role("button", name=name, exact=True).click()
         expect(staff_page.locator(".message-success")).to_contain_text("Sent")
         if expected_heading:
-            patient_page.reload()
-            expect(patient_page.get_by_role("heading", name=expected_heading)).to_be_visible()
+            reload_until(patient_page.get_by_role("heading", name=expected_heading))
 
     press("Assign", "Under review")
     staff_page.get_by_label("Message or reason").fill("How long have you used minoxidil?")
@@ -111,10 +145,7 @@ def test_submit_and_drive_the_case_through_every_console_button(
     expect(patient_page.get_by_text("Your clinician asked for more information")).to_be_visible()
     staff_page.get_by_label("Message or reason").fill("Could you also send a photo of the crown?")
     press("Send message")
-    patient_page.reload()
-    expect(
-        patient_page.get_by_text("Could you also send a photo of the crown?", exact=True)
-    ).to_be_visible()
+    reload_until(patient_page.get_by_text("Could you also send a photo of the crown?", exact=True))
     screenshot(patient_page, "21-case-more-info")
 
     # The patient answers with a photo, then signs out and back in on the way.
@@ -126,7 +157,7 @@ def test_submit_and_drive_the_case_through_every_console_button(
     ).set_input_files(photo)
     patient_page.get_by_role("button", name="Send to your clinician").click()
     expect(patient_page.get_by_text("About two years, once a day.", exact=True)).to_be_visible()
-    expect(patient_page.locator(".status-pill", has_text="Sent")).to_be_visible()
+    reload_until(patient_page.locator(".status-pill", has_text="Sent"))
     screenshot(patient_page, "21b-reply-sent")
     patient_page.get_by_role("button", name="Sign out").click()
     _sign_in(patient_page, f"{live_mdi.url}/accounts/login/", patient.user.email)
@@ -145,8 +176,7 @@ def test_submit_and_drive_the_case_through_every_console_button(
     press("Write prescription", "Prescription sent")
     for button in ("Pharmacy received", "Filled", "Shipped", "Delivered"):
         press(button)
-    patient_page.reload()
-    expect(patient_page.get_by_role("heading", name="Delivered")).to_be_visible()
+    reload_until(patient_page.get_by_role("heading", name="Delivered"))
     expect(patient_page.get_by_role("link", name=re.compile("^1Z"))).to_be_visible()
     screenshot(patient_page, "22-case-delivered")
     for chaos in (
@@ -159,6 +189,13 @@ def test_submit_and_drive_the_case_through_every_console_button(
     staff_page.get_by_role("button", name="Deliver held webhooks now").click()
     screenshot(staff_page, "23-sandbox-console")
     press("Failed")  # after delivery, a late failure changes nothing
+    from webhooks.models import EventStatus, WebhookEvent
+
+    wait_for(
+        lambda: not WebhookEvent.objects.filter(status=EventStatus.RECEIVED).exists(),
+        "every webhook event to be processed",
+    )
+    wait_for(lambda: Case.objects.get(pk=case.pk).payment.status == "captured", "the capture")
     case.refresh_from_db()
     assert (case.status, case.prescription.status) == (
         CaseStatus.PRESCRIPTION_SENT,
