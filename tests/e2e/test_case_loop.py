@@ -202,3 +202,65 @@ def test_submit_and_drive_the_case_through_every_console_button(
         PrescriptionStatus.DELIVERED,
     )
     assert case.payment.status == "captured"
+    # One capture, and one notification per kind and channel, however often MDI repeated
+    # itself (the chaos buttons sent duplicates, reversed runs and late redeliveries).
+    from collections import Counter
+
+    from cases.models import Notification
+    from payments.models import PaymentHistory
+
+    assert PaymentHistory.objects.filter(payment=case.payment, to_status="captured").count() == 1
+    sent = Counter(Notification.objects.filter(case=case).values_list("kind", "channel"))
+    assert sent and set(sent.values()) == {1}, sent
+
+
+def _pay(page, base: str, response) -> None:
+    page.goto(f"{base}/intake/{response.public_id}/complete/")
+    page.get_by_role("link", name="Continue to checkout").click()
+    page.get_by_role("button", name="Continue to secure payment").click()
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_role("button", name="Authorize $49.00").click()
+
+
+def _console(browser, base: str):
+    staff_user = StaffUserFactory(email="console-decline@example.com")
+    staff_user.user_permissions.add(Permission.objects.get(codename="act_as_clinician"))
+    TOTPDevice.objects.create(user=staff_user, name="phone", confirmed=True)
+    staff_page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    staff_page.device_name = "desktop"
+    _sign_in(staff_page, f"{base}/staff/login/", staff_user.email)
+    staff_page.goto(f"{base}/mdi-sandbox/console/")
+    return staff_page
+
+
+def test_a_declined_visit_is_explained_calmly_and_the_hold_is_released(
+    browser, live_mdi, finished_intake, screenshot
+):
+    from playwright.sync_api import expect
+
+    patient, response = finished_intake
+    patient_page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    patient_page.device_name = "phone"
+    _sign_in(patient_page, f"{live_mdi.url}/accounts/login/", patient.user.email)
+    _pay(patient_page, live_mdi.url, response)
+    wait_for(lambda: Case.objects.filter(mdi_case_id__gt="").exists(), "the case to reach MDI")
+
+    staff_page = _console(browser, live_mdi.url)
+    staff_page.get_by_role("button", name="Assign", exact=True).click()
+    expect(staff_page.locator(".message-success")).to_contain_text("Sent")
+    staff_page.get_by_label("Message or reason").fill(
+        "Finasteride is not suitable with your history."
+    )
+    staff_page.get_by_role("button", name="Decline", exact=True).click()
+    expect(staff_page.locator(".message-success")).to_contain_text("Sent")
+
+    reload_until(patient_page.get_by_role("heading", name="Treatment not prescribed"))
+    expect(
+        patient_page.get_by_text("This is a medical decision about what is safe for you")
+    ).to_be_visible()
+    wait_for(lambda: Case.objects.get().payment.status == "released", "the hold to be released")
+    reload_until(patient_page.get_by_text(re.compile("was released on .* You were not charged")))
+    # Calm, not an error: a normal page, no alarm words.
+    page_text = patient_page.locator("main").inner_text()
+    assert "error" not in page_text.lower()
+    screenshot(patient_page, "24-case-declined")

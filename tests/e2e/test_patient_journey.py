@@ -1,11 +1,13 @@
 """A patient walks from sign-up through the demo questionnaire and pays with the sandbox card,
 in a browser: the case is then sent to the (sandbox) clinician."""
 
+import datetime
 import io
 import re
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from PIL import Image
 
 from cases.models import Case
@@ -73,6 +75,15 @@ def test_sign_up_to_completed_intake(page, live_server, demo, photo, screenshot)
     expect(page.get_by_role("heading", name="We're not in Alaska yet")).to_be_visible()
     screenshot(page, "02-unsupported-state")
     page.get_by_role("link", name="change your state").click()
+
+    # Under age: stopped on the same first screen, before anything else is asked.
+    page.get_by_label("State of residence").select_option("CA")
+    seventeen = timezone.localdate() - datetime.timedelta(days=17 * 365)
+    page.get_by_label("Date of birth").fill(seventeen.isoformat())
+    page.get_by_role("button", name="Check eligibility").click()
+    expect(page.get_by_role("heading", name="You need to be 18 or older")).to_be_visible()
+    screenshot(page, "02b-under-age")
+    page.get_by_role("link", name="Go back and fix it").click()
 
     page.get_by_label("State of residence").select_option("CA")
     page.get_by_label("Date of birth").fill("1990-05-01")
