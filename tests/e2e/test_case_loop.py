@@ -213,6 +213,54 @@ def test_submit_and_drive_the_case_through_every_console_button(
     sent = Counter(Notification.objects.filter(case=case).values_list("kind", "channel"))
     assert sent and set(sent.values()) == {1}, sent
 
+    # Support finds the visit by the patient's email, reads its timeline and a raw payload,
+    # and reprocesses an event: nothing changes, and the payload view is access-logged.
+    from django.contrib.auth.models import Group
+
+    from core.models import AccessLog
+    from core.roles import SUPPORT_STAFF
+
+    support = StaffUserFactory(email="support-desk@example.com")
+    support.groups.add(Group.objects.get(name=SUPPORT_STAFF))
+    TOTPDevice.objects.create(user=support, name="phone", confirmed=True)
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    desk.device_name = "desktop"
+    _sign_in(desk, f"{live_mdi.url}/staff/login/", support.email)
+    desk.goto(f"{live_mdi.url}/staff/cases/case/?q={patient.user.email}")
+    desk.locator("#result_list tbody tr a").first.click()
+    expect(desk.get_by_role("heading", name=re.compile("timeline", re.I))).to_be_visible()
+    screenshot(desk, "25-support-case-timeline")
+    desk.goto(f"{live_mdi.url}/staff/webhooks/webhookevent/?q={patient.user.email}")
+    desk.locator("#result_list tbody tr th a").first.click()
+    expect(desk.locator(".payload-text")).to_contain_text("event_type")
+    screenshot(desk, "26-support-raw-payload")
+    viewed = AccessLog.objects.filter(actor=support, object_type="webhooks.WebhookEvent")
+    assert viewed.filter(patient_user_id=patient.user_id).exists()
+
+    before = (
+        case.status,
+        case.prescription.status,
+        PaymentHistory.objects.filter(payment=case.payment).count(),
+        Notification.objects.filter(case=case).count(),
+    )
+    desk.goto(f"{live_mdi.url}/staff/webhooks/webhookevent/?q={patient.user.email}")
+    desk.locator("#result_list tbody tr input.action-select").first.check()
+    desk.locator("select[name=action]").select_option("reprocess")
+    desk.locator("button[name=index]").first.click()
+    expect(desk.locator(".messagelist")).to_contain_text("sent for processing")
+    wait_for(
+        lambda: not WebhookEvent.objects.filter(status=EventStatus.RECEIVED).exists(),
+        "the reprocessed event",
+    )
+    case.refresh_from_db()
+    after = (
+        case.status,
+        case.prescription.status,
+        PaymentHistory.objects.filter(payment=case.payment).count(),
+        Notification.objects.filter(case=case).count(),
+    )
+    assert after == before
+
 
 def _pay(page, base: str, response) -> None:
     page.goto(f"{base}/intake/{response.public_id}/complete/")
