@@ -312,3 +312,72 @@ def test_a_declined_visit_is_explained_calmly_and_the_hold_is_released(
     page_text = patient_page.locator("main").inner_text()
     assert "error" not in page_text.lower()
     screenshot(patient_page, "24-case-declined")
+
+
+def test_an_advisor_rewords_a_question_and_only_new_intakes_see_it(
+    browser, live_mdi, finished_intake, screenshot
+):
+    from django.contrib.auth.models import Group
+    from playwright.sync_api import expect
+
+    from core.roles import MEDICAL_ADVISORS
+    from patients.services import identity_document_upload
+    from tests.patients.factories import PatientFactory
+
+    old = "Has a parent or sibling had similar hair loss?"
+    new = "Has anyone in your close family had hair loss like yours?"
+    patient, response = finished_intake
+    patient_page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    patient_page.device_name = "phone"
+    _sign_in(patient_page, f"{live_mdi.url}/accounts/login/", patient.user.email)
+    _pay(patient_page, live_mdi.url, response)
+    answers = patient_page.get_by_text("Your answers, as you submitted them")
+    expect(answers).to_be_visible()
+
+    advisor = StaffUserFactory(email="advisor@example.com")
+    advisor.groups.add(Group.objects.get(name=MEDICAL_ADVISORS))
+    TOTPDevice.objects.create(user=advisor, name="phone", confirmed=True)
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    desk.device_name = "desktop"
+    _sign_in(desk, f"{live_mdi.url}/staff/login/", advisor.email)
+
+    def run_action(row_text: str, action: str) -> None:
+        desk.goto(f"{live_mdi.url}/staff/intake/questionnaireversion/")
+        desk.locator(f"#result_list tbody tr:has-text('{row_text}') input.action-select").check()
+        desk.locator("select[name=action]").select_option(action)
+        desk.locator("button[name=index]").first.click()
+        expect(desk.locator(".messagelist")).to_be_visible()
+
+    run_action("Published", "create_drafts")
+    desk.goto(f"{live_mdi.url}/staff/intake/item/?q=family-history&version__status__exact=draft")
+    desk.locator("#result_list tbody tr th a").first.click()
+    desk.locator("#id_text").fill(new)
+    desk.get_by_role("button", name="Save", exact=True).click()
+    expect(desk.locator(".messagelist")).to_contain_text("changed successfully")
+    run_action("Draft", "publish_versions")
+    screenshot(desk, "27-advisor-published")
+
+    # The first patient's submitted intake keeps the wording they answered.
+    patient_page.reload()
+    patient_page.get_by_text("Your answers, as you submitted them").click()
+    expect(patient_page.get_by_text(old)).to_be_visible()
+    expect(patient_page.get_by_text(new)).to_have_count(0)
+    screenshot(patient_page, "28-old-wording-kept")
+
+    # A new patient sees the new wording.
+    second = PatientFactory(identified=True)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (90, 80, 70)).save(out, format="JPEG")
+    identity_document_upload(
+        patient=second,
+        uploaded=SimpleUploadedFile("id.jpg", out.getvalue(), content_type="image/jpeg"),
+    )
+    newcomer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    newcomer.device_name = "phone"
+    _sign_in(newcomer, f"{live_mdi.url}/accounts/login/", second.user.email)
+    newcomer.goto(f"{live_mdi.url}/intake/start/")
+    expect(newcomer.get_by_text(new)).to_be_visible()
+    expect(newcomer.get_by_text(old)).to_have_count(0)
+    screenshot(newcomer, "29-new-wording")
