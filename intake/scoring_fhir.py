@@ -242,8 +242,8 @@ def expression_scope_problems(
         return scope
 
     def walk(specs: list[dict[str, Any]], names: list[str], path: str) -> None:
-        for spec in specs:
-            where = f"{path}{spec['link_id']}"
+        for index, spec in enumerate(specs):  # worded as intake.fhir._parse_items words it
+            where = f"{path}item[{index}] ({spec['link_id']})"
             scope = declare(spec["variables"], names, where)
             if spec["calculated_expression"]:
                 check(spec["calculated_expression"], scope, f"{where} calculatedExpression")
