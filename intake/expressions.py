@@ -242,3 +242,37 @@ def _single_number(result: list[Any]) -> Decimal | None:
         return Decimal(str(result[0]))
     except ArithmeticError:
         return None
+
+
+def structure_expression_problems(structure: VersionStructure) -> list[str]:
+    """Publish-time check of every expression, with the variables in its scope: an advisor
+    may have typed one in the admin since the import checked it."""
+    problems: list[str] = []
+    for node in structure.ordered:
+        scope = _variables_in_scope(node, structure)
+        names = [v.name for v in scope[: len(scope) - len(node.variables)]]
+        for variable in node.variables:
+            problems += _described(node, f"variable '{variable.name}'", variable.expression, names)
+            names.append(variable.name)
+        for kind in ("calculated_expression", "enable_when_expression"):
+            if text := getattr(node, kind):
+                problems += _described(node, kind.replace("_", " "), text, names)
+    names = []
+    for variable in structure.variables:
+        problems += [
+            f"questionnaire variable '{variable.name}': {p}"
+            for p in expression_problems(
+                {"language": FHIRPATH, "expression": variable.expression}, variable_names=names
+            )
+        ]
+        names.append(variable.name)
+    return problems
+
+
+def _described(node: ItemNode, what: str, text: str, names: list[str]) -> list[str]:
+    return [
+        f"'{node.link_id}' {what}: {p}"
+        for p in expression_problems(
+            {"language": FHIRPATH, "expression": text}, variable_names=names
+        )
+    ]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from core.exceptions import DomainError
 from core.uploads import upload_delete, upload_sanitize, upload_store
 from intake.context import context_answers
-from intake.expressions import calculated_answers
+from intake.expressions import calculated_answers, structure_expression_problems
 from intake.models import (
     CHOICE_TYPES,
     AnswerOption,
@@ -75,6 +75,7 @@ def questionnaire_version_problems(*, version: QuestionnaireVersion) -> list[str
             problems.append(
                 f"'{node.link_id}' stops the intake but has no explanation for the patient"
             )
+    problems += structure_expression_problems(structure)
     seen: list[str] = []
     for node in structure.ordered:
         for rule in node.enable_when:

@@ -572,3 +572,19 @@ def test_the_demo_declares_its_context_items_hidden(demo_data):
     for link_id in ("context-sex-at-birth", "context-age"):
         item = next(i for i in health["item"] if i["linkId"] == link_id)
         assert {"url": hidden, "valueBoolean": True} in item["extension"]
+
+
+def test_an_expression_typed_in_the_admin_is_checked_again_at_publish():
+    from intake.models import Item
+    from intake.services import PublishError
+
+    version = questionnaire_import_fhir(data=_expressions_form()).version
+    Item.objects.filter(version=version, link_id="score").update(
+        calculated_expression="%level.ordinal()"
+    )
+    with pytest.raises(PublishError) as refused:
+        questionnaire_version_publish(version=version)
+    assert refused.value.problems == [
+        "'score' calculated expression: '%level.ordinal()' cannot be evaluated: "
+        "Not implemented: ordinal"
+    ]
