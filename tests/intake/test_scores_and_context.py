@@ -588,3 +588,24 @@ def test_an_expression_typed_in_the_admin_is_checked_again_at_publish():
         "'score' calculated expression: '%level.ordinal()' cannot be evaluated: "
         "Not implemented: ordinal"
     ]
+
+
+def test_the_demo_exports_its_exclusive_options_and_hidden_items(demo_version):
+    exported = questionnaire_version_to_fhir(version=demo_version)
+    items = {}
+
+    def collect(nodes):
+        for node in nodes:
+            items[node["linkId"]] = node
+            collect(node.get("item", []))
+
+    collect(exported["item"])
+    exclusive = {"url": EXCLUSIVE, "valueBoolean": True}
+    for link_id in ("conditions", "tried-treatments"):
+        marked = [o["valueCoding"]["code"] for o in items[link_id]["answerOption"]
+                  if exclusive in o.get("extension", [])]  # fmt: skip
+        assert marked == ["none"]
+    hidden = {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden",
+              "valueBoolean": True}  # fmt: skip
+    assert hidden in items["context-sex-at-birth"]["extension"]
+    assert items["pregnancy"]["enableBehavior"] == "any"
