@@ -160,7 +160,8 @@ def _review_sections(
     sections = []
     for number, current in enumerate(structure.steps, start=1):
         answers = [
-            {"link_id": link_id, **entries[link_id]}
+            # "band" always present: a failed template lookup is logged with the whole answer.
+            {"link_id": link_id, "band": "", **entries[link_id]}
             for link_id in order
             if structure.step_of(link_id) == current.link_id
         ]
