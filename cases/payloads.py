@@ -63,6 +63,8 @@ def _mdi_answer(entry: dict[str, Any]) -> str:
         text = "Photo attached to this case"
     else:
         text = ", ".join(str(v) for v in entry["value"])
+    if entry.get("band"):  # a total: the clinician reads its severity band beside it
+        text = f"{text} ({entry['band']})"
     return text.strip() or "Not answered"
 
 

@@ -221,7 +221,7 @@ class QuestionnaireVersionAdmin(FrozenUnlessDraftMixin, SortableAdminBase, admin
 
 class AnswerOptionInline(FrozenUnlessDraftMixin, SortableInlineAdminMixin, admin.TabularInline):
     model = AnswerOption
-    fields = ["order", "code", "display"]
+    fields = ["order", "code", "display", "is_exclusive", "ordinal_value", "item_weight"]
     extra = 0
 
 
@@ -275,6 +275,19 @@ class ItemAdmin(FrozenUnlessDraftMixin, SortableAdminBase, admin.ModelAdmin):
                     "is_important_for_clinician",
                     "disqualifying_answer",
                     "disqualifying_explanation",
+                ]
+            },
+        ),
+        (
+            # FHIRPath (docs/fhir-expressions.md); checked again when the version is published.
+            "Scores, expressions and hidden items",
+            {
+                "fields": [
+                    "is_hidden",
+                    "calculated_expression",
+                    "enable_when_expression",
+                    "variables",
+                    "score_bands",
                 ]
             },
         ),

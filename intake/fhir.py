@@ -25,6 +25,16 @@ from intake.models import (
     QuestionnaireVersion,
     VersionStatus,
 )
+from intake.scoring_fhir import (
+    expression_scope_problems,
+    option_extensions_to_fhir,
+    parse_option_extensions,
+    parse_root_extension,
+    parse_scoring_extension,
+    root_variables_to_fhir,
+    scoring_extensions_to_fhir,
+    scoring_spec_defaults,
+)
 from intake.structure import ItemNode, version_structure_load
 
 FHIR_EXT = "http://hl7.org/fhir/StructureDefinition/"
@@ -125,6 +135,7 @@ def _item_to_fhir(
     if node.disqualifying_answer:
         ext.append({"url": EXT_DISQUALIFYING, "valueString": node.disqualifying_answer})
         ext.append({"url": EXT_DISQUALIFYING_TEXT, "valueString": node.disqualifying_explanation})
+    ext += scoring_extensions_to_fhir(node)
     if ext:
         out["extension"] = ext
     if node.enable_when:
@@ -146,7 +157,11 @@ def _item_to_fhir(
             out["enableBehavior"] = node.enable_behavior
     if node.options:
         out["answerOption"] = [
-            {"valueCoding": {"code": o.code, "display": o.display}} for o in node.options
+            {
+                "valueCoding": {"code": o.code, "display": o.display},
+                **option_extensions_to_fhir(o),
+            }
+            for o in node.options
         ]
     help_items = []
     if node.help_text:
@@ -195,6 +210,8 @@ def questionnaire_version_to_fhir(*, version: QuestionnaireVersion) -> dict[str,
         resource["extension"] = [
             {"url": EXT_MINIMUM_AGE, "valueInteger": questionnaire.minimum_age}
         ]
+    if variables := root_variables_to_fhir(structure.variables):
+        resource.setdefault("extension", []).extend(variables)
     return resource
 
 
@@ -249,8 +266,11 @@ def _parse_items(raw_items: list[dict], path: str, problems: list[str]) -> list[
             "min_value": "", "max_value": "", "max_file_size": None, "important": False,
             "disqualifying_answer": "", "disqualifying_explanation": "", "options": [], "rules": [],
         }  # fmt: skip
+        spec.update(scoring_spec_defaults())
         for ext in raw.get("extension", []):
             url = ext.get("url")
+            if parse_scoring_extension(ext, spec, where, problems):
+                continue
             if url == EXT_MIN:
                 spec["min_value"] = _scalar(ext, "value") or ""
             elif url == EXT_MAX:
@@ -274,7 +294,15 @@ def _parse_items(raw_items: list[dict], path: str, problems: list[str]) -> list[
                     f"{where}: answerOption[{opt_index}] must be a valueCoding with a code"
                 )
                 continue
-            spec["options"].append((coding["code"], coding.get("display", coding["code"])))
+            spec["options"].append(
+                (
+                    coding["code"],
+                    coding.get("display", coding["code"]),
+                    parse_option_extensions(
+                        option, f"{where}: answerOption[{opt_index}]", problems
+                    ),
+                )
+            )
         for rule_index, rule in enumerate(raw.get("enableWhen", [])):
             answer = _scalar(rule, "answer")
             if answer is None or not rule.get("question") or not rule.get("operator"):
@@ -310,12 +338,16 @@ def questionnaire_import_fhir(*, data: dict[str, Any]) -> ImportReport:
         for key in sorted(set(data) - SUPPORTED_ROOT_KEYS - IGNORED_ROOT_KEYS)
     ]
     minimum_age = None
+    root_variables: list[dict[str, str]] = []
     for ext in data.get("extension", []):
+        if parse_root_extension(ext, root_variables, problems):
+            continue
         if ext.get("url") == EXT_MINIMUM_AGE:
             minimum_age = ext.get("valueInteger")
         else:
             problems.append(f"root extension '{ext.get('url')}' is not supported")
     items = _parse_items(data.get("item", []), "", problems)
+    problems += expression_scope_problems(root_variables, items)
     if problems:
         raise FhirImportError(problems)
 
@@ -342,6 +374,7 @@ def questionnaire_import_fhir(*, data: dict[str, Any]) -> ImportReport:
         version=last + 1,
         title=title,
         description=data.get("description", ""),
+        variables=root_variables,
     )
     counter = iter(range(1, 100_000))
 
@@ -367,11 +400,16 @@ def questionnaire_import_fhir(*, data: dict[str, Any]) -> ImportReport:
                 is_important_for_clinician=spec["important"],
                 disqualifying_answer=spec["disqualifying_answer"],
                 disqualifying_explanation=spec["disqualifying_explanation"],
+                is_hidden=spec["is_hidden"],
+                calculated_expression=spec["calculated_expression"],
+                enable_when_expression=spec["enable_when_expression"],
+                variables=spec["variables"],
+                score_bands=spec["score_bands"],
             )
             AnswerOption.objects.bulk_create(
                 [
-                    AnswerOption(item=item, order=i, code=c, display=d)
-                    for i, (c, d) in enumerate(spec["options"])
+                    AnswerOption(item=item, order=i, code=c, display=d, **scores)
+                    for i, (c, d, scores) in enumerate(spec["options"])
                 ]
             )
             EnableWhen.objects.bulk_create(

@@ -148,6 +148,8 @@ class QuestionnaireVersion(FSMModelMixin, TimeStampedModel):
     # The title as patients see it in this version (FHIR Questionnaire.title).
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    # SDC `variable`s declared on the Questionnaire root: [{"name", "expression"}], in order.
+    variables = models.JSONField(default=list, blank=True)
     status = FSMField(choices=VersionStatus.choices, default=VersionStatus.DRAFT, protected=True)
     published_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
@@ -292,6 +294,22 @@ class Item(FrozenWhenPublishedModel):
     disqualifying_explanation = models.TextField(
         blank=True, help_text="Shown to the patient when the disqualifying answer is given."
     )
+    # SDC questionnaire-hidden: never shown to the patient. A hidden item whose link id is a
+    # CONTEXT_LINK_IDS key is answered by the system from the patient's identity.
+    is_hidden = models.BooleanField(
+        "hidden", default=False, help_text="Filled by the system, never shown to the patient."
+    )
+    # SDC expressions (FHIRPath, evaluated by fhirpathpy; see intake/expressions.py).
+    calculated_expression = models.TextField(
+        blank=True, help_text="FHIRPath computing this item's answer at completion (a total)."
+    )
+    enable_when_expression = models.TextField(
+        blank=True, help_text="FHIRPath that must be true for this item to show."
+    )
+    # SDC `variable`s declared on this item: [{"name": ..., "expression": ...}], in order.
+    variables = models.JSONField(default=list, blank=True)
+    # Severity bands of a score: [{"low": 0, "high": 4, "label": "Minimal"}], inclusive.
+    score_bands = models.JSONField(default=list, blank=True)
 
     objects = ItemQuerySet.as_manager()
 
@@ -327,6 +345,13 @@ class AnswerOption(FrozenWhenPublishedModel):
     order = models.PositiveIntegerField(default=0, db_index=True)
     code = models.SlugField(max_length=64)
     display = models.CharField(max_length=255)
+    # SDC optionExclusive: in a several-answer question, this option stands alone ("None").
+    is_exclusive = models.BooleanField(
+        "exclusive", default=False, help_text="Cannot be chosen together with other options."
+    )
+    # FHIR ordinalValue / itemWeight: the option's score in a scored instrument.
+    ordinal_value = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    item_weight = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
 
     objects = OptionQuerySet.as_manager()
 

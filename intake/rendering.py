@@ -50,6 +50,11 @@ class FieldView:
         return self.node.type in CHOICE_TYPES or self.node.type == ItemType.BOOLEAN
 
     @property
+    def exclusive_codes(self) -> set[str]:
+        """Options that clear the others when ticked (optionExclusive); see static/js/intake.js."""
+        return {o.code for o in self.node.options if o.is_exclusive}
+
+    @property
     def choices(self) -> list[tuple[str, str]]:
         if self.node.type == ItemType.BOOLEAN:
             return [("true", "Yes"), ("false", "No")]
@@ -121,6 +126,8 @@ def step_fields(
     typed = {k: [_raw(v) for v in vs] for k, vs in values.items()}
     views = []
     for node in structure.items_of_step(step_link_id):
+        if node.is_answered_by_system:
+            continue  # hidden context facts and totals: the patient is never asked
         raw_values = typed.get(node.link_id, [])
         other = next(
             (v.removeprefix(OTHER_PREFIX) for v in raw_values if v.startswith(OTHER_PREFIX)), ""

@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -11,6 +12,8 @@ from django.utils import timezone
 
 from core.exceptions import DomainError
 from core.uploads import upload_delete, upload_sanitize, upload_store
+from intake.context import context_answers
+from intake.expressions import calculated_answers, structure_expression_problems
 from intake.models import (
     CHOICE_TYPES,
     AnswerOption,
@@ -31,6 +34,7 @@ from intake.validation import (
     Answer,
     Disqualification,
     ValidationResult,
+    is_enabled,
     validate_response,
     validate_step,
 )
@@ -71,6 +75,7 @@ def questionnaire_version_problems(*, version: QuestionnaireVersion) -> list[str
             problems.append(
                 f"'{node.link_id}' stops the intake but has no explanation for the patient"
             )
+    problems += structure_expression_problems(structure)
     seen: list[str] = []
     for node in structure.ordered:
         for rule in node.enable_when:
@@ -142,6 +147,7 @@ def questionnaire_version_create_draft_from(
         title=version.title,
         description=version.description,
         created_from=version,
+        variables=version.variables,
     )
     old_items = list(
         Item.objects.filter(version=version).prefetch_related("options", "enable_when")
@@ -158,7 +164,15 @@ def questionnaire_version_create_draft_from(
         new_by_old[old.pk] = copy
         AnswerOption.objects.bulk_create(
             [
-                AnswerOption(item=copy, order=o.order, code=o.code, display=o.display)
+                AnswerOption(
+                    item=copy,
+                    order=o.order,
+                    code=o.code,
+                    display=o.display,
+                    is_exclusive=o.is_exclusive,
+                    ordinal_value=o.ordinal_value,
+                    item_weight=o.item_weight,
+                )
                 for o in old.options.all()
             ]
         )
@@ -175,6 +189,7 @@ _ITEM_COPY_FIELDS = [
     "order", "link_id", "type", "prefix", "text", "help_text", "required", "repeats", "min_value",
     "max_value", "max_length", "allowed_mime_types", "max_file_size", "enable_behavior",
     "is_important_for_clinician", "disqualifying_answer", "disqualifying_explanation",
+    "is_hidden", "calculated_expression", "enable_when_expression", "variables", "score_bands",
 ]  # fmt: skip
 
 
@@ -221,6 +236,7 @@ _DIFF_FIELDS = [
     "type", "text", "prefix", "help_text", "required", "repeats", "min_value", "max_value",
     "max_length", "mime_types", "enable_behavior", "enable_when", "options", "parent_link_id",
     "is_important_for_clinician", "disqualifying_answer", "disqualifying_explanation",
+    "is_hidden", "calculated_expression", "enable_when_expression", "variables", "score_bands",
 ]  # fmt: skip
 
 
@@ -259,7 +275,12 @@ def _describe(value: object) -> str:
 
 def _describe_part(part: object) -> str:
     if hasattr(part, "code"):
-        return f"{part.code}={part.display}"
+        scores = [
+            f"{name}={value}"
+            for name in ("is_exclusive", "ordinal_value", "item_weight")
+            if (value := getattr(part, name, None)) not in (None, False)
+        ]
+        return f"{part.code}={part.display}" + (f" ({', '.join(scores)})" if scores else "")
     if hasattr(part, "question"):
         return f"{part.question} {part.operator} {part.answer}"
     return str(part)
@@ -297,13 +318,29 @@ def questionnaire_response_start(
         patient=patient, questionnaire=version.questionnaire
     ):
         raise IntakeWaitingPeriod(allowed_at=allowed_at)
+    structure = version_structure_load(version=version)
+    context = _context_snapshots(patient=patient, structure=structure)
     try:
         with transaction.atomic():
-            return QuestionnaireResponse.objects.create(patient=patient, version=version)
+            return QuestionnaireResponse.objects.create(
+                patient=patient,
+                version=version,
+                answers=context,
+                answer_order=[n.link_id for n in structure.ordered if n.link_id in context],
+            )
     except IntegrityError:  # a second tab won the race: use its draft
         return QuestionnaireResponse.objects.get(
             patient=patient, version=version, status=ResponseStatus.IN_PROGRESS
         )
+
+
+def _context_snapshots(*, patient: Patient, structure: VersionStructure) -> dict[str, dict]:
+    """The hidden context items' answers (sex at birth, age), snapshotted like any answer."""
+    return {
+        link_id: _snapshot(structure.by_link_id[link_id], answer)
+        for link_id, answer in context_answers(patient=patient, structure=structure).items()
+        if answer
+    }
 
 
 def _snapshot(node: ItemNode, answer: Answer) -> dict:
@@ -323,13 +360,19 @@ def _snapshot(node: ItemNode, answer: Answer) -> dict:
             display.append("File uploaded")
         else:
             display.append(str(value))
-    return {
+    snapshot = {
         "value": answer,
         "text": node.text,
         "prefix": node.prefix,
         "type": node.type,
         "display": display,
     }
+    if node.score_bands and answer:
+        # The band as the instrument declared it when scored, kept beside the total.
+        snapshot["band"] = node.band_of(Decimal(str(answer[0])))
+    if node.is_answered_by_system:
+        snapshot["answered_by"] = "system"
+    return snapshot
 
 
 def _store_attachments(
@@ -400,12 +443,24 @@ def questionnaire_response_save_step(
     A disqualifying answer stops the response: the intake ends and nothing can be paid for.
     Locks the response row so two tabs cannot interleave their saves.
     """
-    response = QuestionnaireResponse.objects.select_for_update().get(pk=response.pk)
+    # The patient comes along (context answers are read from it); only the response is locked.
+    response = (
+        QuestionnaireResponse.objects.select_for_update(of=("self",))
+        .select_related("patient")
+        .get(pk=response.pk)
+    )
     if response.status != ResponseStatus.IN_PROGRESS:
         raise DomainError("This questionnaire has already been finished.")
     if step_link_id not in {s.link_id for s in structure.steps}:
         raise DomainError("That step does not exist.")
-    stored = response.answers
+    # Identity may have been corrected since the last step: context answers are refreshed.
+    context = _context_snapshots(patient=response.patient, structure=structure)
+    stored = {
+        k: v
+        for k, v in response.answers.items()
+        if not structure.by_link_id.get(k) or not structure.by_link_id[k].is_hidden
+    }
+    stored.update(context)
     prior = {k: v["value"] for k, v in stored.items()}
     raw = dict(raw)
     file_refs, file_errors = _store_attachments(
@@ -451,7 +506,12 @@ def _save_step_answers(
             raw[node.link_id] = file_refs.get(node.link_id) or (
                 [] if node.link_id in file_errors else prior.get(node.link_id, [])
             )
-    result = validate_step(structure=structure, step_link_id=step_link_id, raw=raw, prior=prior)
+    system = {
+        k: v for k, v in prior.items() if getattr(structure.by_link_id.get(k), "is_hidden", 0)
+    }
+    result = validate_step(
+        structure=structure, step_link_id=step_link_id, raw=raw, prior=prior, system=system
+    )
     result.errors.update(file_errors)
     result.errors.update(_attachment_refs_valid(response, result.answers))
     if not result.is_valid:
@@ -504,14 +564,26 @@ def questionnaire_response_complete(
         result.errors.setdefault(step, []).append("This step has not been completed.")
     if not result.is_valid or result.disqualifications:
         return result
-    response.answers = {k: v for k, v in response.answers.items() if k in result.answers}
-    response.answer_order = [
-        link_id for link_id in response.answer_order if link_id in result.answers
-    ]
+    answers = {k: v for k, v in response.answers.items() if k in result.answers}
+    answers.update(questionnaire_response_scores(structure=structure, answers=result.answers))
+    response.answers = answers
+    response.answer_order = [n.link_id for n in structure.ordered if n.link_id in answers]
     response.complete()
     response.completed_at = timezone.now()
     response.save()
     return result
+
+
+def questionnaire_response_scores(
+    *, structure: VersionStructure, answers: dict[str, Answer]
+) -> dict[str, dict]:
+    """The calculated items (totals) of these answers, snapshotted with their severity band.
+    Pure: the review page shows them before completion stores them."""
+    return {
+        link_id: _snapshot(structure.by_link_id[link_id], value)
+        for link_id, value in calculated_answers(structure=structure, answers=answers).items()
+        if is_enabled(structure.by_link_id[link_id], structure, answers)
+    }
 
 
 def response_attachment_link_mdi_file(*, attachment: ResponseAttachment, mdi_file_id: str) -> None:

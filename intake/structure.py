@@ -5,6 +5,7 @@ same few queries however many questions and answers there are.
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 
 from intake.models import ANSWERABLE_TYPES, Item, ItemType, QuestionnaireVersion
@@ -14,6 +15,25 @@ from intake.models import ANSWERABLE_TYPES, Item, ItemType, QuestionnaireVersion
 class OptionNode:
     code: str
     display: str
+    is_exclusive: bool = False
+    ordinal_value: Decimal | None = None
+    item_weight: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class VariableNode:
+    name: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class ScoreBand:
+    low: Decimal
+    high: Decimal
+    label: str
+
+    def contains(self, value: Decimal) -> bool:
+        return self.low <= value <= self.high
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,11 @@ class ItemNode:
     disqualifying_answer: str = ""
     disqualifying_explanation: str = ""
     depth: int = 0
+    is_hidden: bool = False
+    calculated_expression: str = ""
+    enable_when_expression: str = ""
+    variables: tuple[VariableNode, ...] = ()
+    score_bands: tuple[ScoreBand, ...] = ()
 
     @property
     def is_answerable(self) -> bool:
@@ -56,6 +81,14 @@ class ItemNode:
                 return option.display
         return code
 
+    @property
+    def is_answered_by_system(self) -> bool:
+        """Hidden context items and calculated totals: the patient never answers these."""
+        return self.is_hidden or bool(self.calculated_expression)
+
+    def band_of(self, value: Decimal) -> str:
+        return next((band.label for band in self.score_bands if band.contains(value)), "")
+
 
 @dataclass(frozen=True)
 class VersionStructure:
@@ -64,6 +97,7 @@ class VersionStructure:
     steps: tuple[ItemNode, ...]
     ordered: tuple[ItemNode, ...]  # every item, depth-first in display order
     by_link_id: dict[str, ItemNode] = field(hash=False)
+    variables: tuple[VariableNode, ...] = ()
 
     def items_of_step(self, step_link_id: str) -> list[ItemNode]:
         """The step's descendants in display order (not the step group itself)."""
@@ -116,7 +150,12 @@ def version_structure_load(*, version: QuestionnaireVersion) -> VersionStructure
         steps=steps,
         ordered=tuple(ordered),
         by_link_id=by_link_id,
+        variables=_variables(version.variables),
     )
+
+
+def _variables(raw: list[dict]) -> tuple[VariableNode, ...]:
+    return tuple(VariableNode(v["name"], v["expression"]) for v in raw or [])
 
 
 def _node(item: Item, parent_link_id: str | None, depth: int) -> ItemNode:
@@ -137,10 +176,21 @@ def _node(item: Item, parent_link_id: str | None, depth: int) -> ItemNode:
         enable_when=tuple(
             RuleNode(r.question, r.operator, r.answer) for r in item.enable_when.all()
         ),
-        options=tuple(OptionNode(o.code, o.display) for o in item.options.all()),
+        options=tuple(
+            OptionNode(o.code, o.display, o.is_exclusive, o.ordinal_value, o.item_weight)
+            for o in item.options.all()
+        ),
         parent_link_id=parent_link_id,
         is_important_for_clinician=item.is_important_for_clinician,
         disqualifying_answer=item.disqualifying_answer,
         disqualifying_explanation=item.disqualifying_explanation,
         depth=depth,
+        is_hidden=item.is_hidden,
+        calculated_expression=item.calculated_expression,
+        enable_when_expression=item.enable_when_expression,
+        variables=_variables(item.variables),
+        score_bands=tuple(
+            ScoreBand(Decimal(str(b["low"])), Decimal(str(b["high"])), b["label"])
+            for b in item.score_bands or []
+        ),
     )

@@ -10,7 +10,7 @@ data-enable-when attributes read by static/js/intake.js), so browser and server 
 """
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -123,6 +123,11 @@ def is_enabled(node: ItemNode, structure: VersionStructure, answers: dict[str, A
         structure.by_link_id[node.parent_link_id], structure, answers
     ):
         return False
+    if node.enable_when_expression:
+        # Imported late: intake.expressions loads fhirpathpy, which rules need only here.
+        from intake.expressions import enable_when_expression_matches
+
+        return enable_when_expression_matches(node, structure, answers)
     if not node.enable_when:
         return True
     results = [
@@ -199,7 +204,19 @@ def _validate_choice(node: ItemNode, values: list[str]) -> tuple[Answer, list[st
             answer.append(f"{OTHER_PREFIX}{text}")
         else:
             return [], ["Please choose one of the options shown."]
+    if problem := _exclusive_problem(node, answer):
+        return [], [problem]
     return answer, []
+
+
+def _exclusive_problem(node: ItemNode, answer: Answer) -> str:
+    """optionExclusive: "None of these" cannot stand beside an answer it contradicts."""
+    if len(answer) < 2:
+        return ""
+    for option in node.options:
+        if option.is_exclusive and option.code in answer:
+            return f"“{option.display}” cannot be chosen together with other answers."
+    return ""
 
 
 def _disqualification(node: ItemNode, answer: Answer) -> Disqualification | None:
@@ -222,9 +239,14 @@ def _validate_items(
     structure: VersionStructure,
     raw: dict[str, list[str]],
     prior: dict[str, Answer],
+    system: dict[str, Answer] | None = None,
 ) -> ValidationResult:
     """Validate `nodes` in display order. Earlier answers (this call's and `prior`) decide
-    whether later items are enabled, exactly as the patient saw them appear."""
+    whether later items are enabled, exactly as the patient saw them appear.
+
+    Hidden context items and calculated totals are answered by the system, never by the
+    patient: what was posted for them is ignored, their value comes from `system` (falling
+    back to `prior`), and they are never "required" of the patient."""
     result = ValidationResult()
     known = dict(prior)
     for node in nodes:
@@ -234,7 +256,12 @@ def _validate_items(
             continue
         if not is_enabled(node, structure, known):
             continue  # hidden: whatever was sent for it is discarded
-        answer, errors = _validate_item(node, raw.get(node.link_id, []))
+        if node.is_answered_by_system:
+            given = (system or {}).get(node.link_id, prior.get(node.link_id, []))
+            values = [_as_raw(v) for v in given]
+            answer, errors = _validate_item(replace(node, required=False), values)
+        else:
+            answer, errors = _validate_item(node, raw.get(node.link_id, []))
         if errors:
             result.errors[node.link_id] = errors
             continue
@@ -252,18 +279,26 @@ def validate_step(
     step_link_id: str,
     raw: dict[str, list[str]],
     prior: dict[str, Answer],
+    system: dict[str, Answer] | None = None,
 ) -> ValidationResult:
-    """Validate one step's raw values; `prior` holds the answers already saved for other steps."""
-    return _validate_items(structure.items_of_step(step_link_id), structure, raw, prior)
+    """Validate one step's raw values; `prior` holds the answers already saved for other steps
+    and `system` the answers the system gives (hidden context items)."""
+    return _validate_items(structure.items_of_step(step_link_id), structure, raw, prior, system)
 
 
 def validate_response(
     *, structure: VersionStructure, answers: dict[str, Answer]
 ) -> ValidationResult:
-    """Re-validate a whole response from its stored answers, every step, in order."""
+    """Re-validate a whole response from its stored answers, every step, in order. The
+    system's own answers (context, totals) are taken as stored."""
     raw = {link_id: [_as_raw(v) for v in values] for link_id, values in answers.items()}
     nodes = [node for step in structure.steps for node in structure.items_of_step(step.link_id)]
-    return _validate_items(nodes, structure, raw, {})
+    system = {
+        n.link_id: answers[n.link_id]
+        for n in nodes
+        if n.is_answered_by_system and n.link_id in answers
+    }
+    return _validate_items(nodes, structure, raw, {}, system)
 
 
 def _as_raw(value: Any) -> str:

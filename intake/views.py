@@ -23,6 +23,7 @@ from intake.services import (
     IntakeWaitingPeriod,
     questionnaire_response_complete,
     questionnaire_response_save_step,
+    questionnaire_response_scores,
     questionnaire_response_start,
 )
 from intake.structure import VersionStructure, version_structure_load
@@ -147,12 +148,21 @@ class ReviewSection:
 def _review_sections(
     response: QuestionnaireResponse, structure: VersionStructure
 ) -> list[ReviewSection]:
-    """Answers grouped by step, with the wording the patient saw (the stored snapshot)."""
+    """Answers grouped by step, with the wording the patient saw (the stored snapshot), and
+    any totals as completion will compute them, with their severity band."""
+    entries = {
+        **response.answers,
+        **questionnaire_response_scores(
+            structure=structure, answers={k: v["value"] for k, v in response.answers.items()}
+        ),
+    }
+    order = [n.link_id for n in structure.ordered if n.link_id in entries]
     sections = []
     for number, current in enumerate(structure.steps, start=1):
         answers = [
-            {"link_id": link_id, **response.answers[link_id]}
-            for link_id in response.answer_order
+            # "band" always present: a failed template lookup is logged with the whole answer.
+            {"link_id": link_id, "band": "", **entries[link_id]}
+            for link_id in order
             if structure.step_of(link_id) == current.link_id
         ]
         sections.append(ReviewSection(number, current.text, _step_url(response, number), answers))

@@ -77,3 +77,44 @@
   form.addEventListener("change", update);
   update();
 })();
+
+/* optionExclusive: in a several-answer question, ticking an exclusive option ("None of these")
+ * clears and disables the other options; unticking it enables them again. The server refuses
+ * the combination anyway (intake/validation.py), so this only saves the patient a round trip. */
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-intake-step]");
+  if (!form) return;
+
+  function applyExclusive(fieldset) {
+    var exclusive = fieldset.querySelectorAll('input[type="checkbox"][data-exclusive]');
+    if (!exclusive.length) return;
+    var chosen = Array.prototype.some.call(exclusive, function (box) { return box.checked; });
+    fieldset.querySelectorAll('input[type="checkbox"]').forEach(function (box) {
+      if (box.hasAttribute("data-exclusive")) return;
+      if (chosen) box.checked = false;
+      box.disabled = chosen;
+    });
+    fieldset.querySelectorAll("input[data-other]").forEach(function (other) {
+      if (chosen) other.value = "";
+      other.disabled = chosen;
+    });
+  }
+
+  form.querySelectorAll("fieldset").forEach(applyExclusive);
+  form.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target || target.type !== "checkbox") return;
+    var fieldset = target.closest("fieldset");
+    if (!fieldset) return;
+    if (target.hasAttribute("data-exclusive") && target.checked) {
+      // Only one exclusive option may stand: ticking one unticks any other exclusive one.
+      fieldset.querySelectorAll("input[data-exclusive]").forEach(function (box) {
+        if (box !== target) box.checked = false;
+      });
+    }
+    applyExclusive(fieldset);
+    // Follow-up questions of the options just cleared must hide again (enable-when above).
+    form.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+})();

@@ -387,6 +387,9 @@ def test_the_whole_case_payload_from_a_real_completed_response(submitted, fake_m
         "Has a parent or sibling had similar hair loss?",
         "Did your hair loss start suddenly, over weeks rather than years?",
         "Which treatments have you tried before?",
+        # What the pregnancy question's rule relied on, copied from identity by the system.
+        "Sex assigned at birth (from your identity details)",
+        "Age in years (from your date of birth)",
         "Are you pregnant, trying to become pregnant, or breastfeeding?",
         "Have you ever been diagnosed with any of these?",
         "Do you take any prescription or over-the-counter medicines or supplements?",

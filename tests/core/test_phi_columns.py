@@ -44,7 +44,7 @@ DECLARED_PLAINTEXT = {
     "patients.StateWaitlistEntry": {"email", "state"},
     # Questionnaire wording is the product, not a patient's data.
     "intake.Questionnaire": {"slug", "url", "title"},
-    "intake.QuestionnaireVersion": {"title", "description", "status"},
+    "intake.QuestionnaireVersion": {"title", "description", "status", "variables"},
     "intake.Item": {
         "link_id",
         "type",
@@ -57,6 +57,11 @@ DECLARED_PLAINTEXT = {
         "enable_behavior",
         "disqualifying_answer",
         "disqualifying_explanation",
+        # SDC expressions, variables and score bands: the instrument's rules, not answers.
+        "calculated_expression",
+        "enable_when_expression",
+        "variables",
+        "score_bands",
     },
     "intake.AnswerOption": {"code", "display"},
     "intake.EnableWhen": {"question", "operator", "answer"},
