@@ -86,3 +86,28 @@ def deliver(client, django_capture_on_commit_callbacks):
         return response
 
     return send
+
+
+@pytest.fixture
+def staff_roles(db) -> None:
+    """The staff role groups exactly as the data migrations make them.
+
+    A transactional test (the browser tests) starts from tables that an earlier transactional
+    test emptied, migration-made rows included; this re-runs the migrations' own role steps
+    (create the groups, grant each app's permissions) in migration order, so tests use the
+    real role definitions rather than copies."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+    from django.db.migrations.operations import RunPython
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes(), clean_start=True)
+    state_apps = executor.loader.project_state().apps
+    with connection.schema_editor() as editor:
+        for migration, _backwards in plan:
+            for operation in migration.operations:
+                if isinstance(operation, RunPython) and operation.code.__name__ in {
+                    "create_groups",
+                    "grant",
+                }:
+                    operation.code(state_apps, editor)

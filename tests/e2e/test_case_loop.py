@@ -13,7 +13,12 @@ from PIL import Image
 from cases.models import Case, CaseStatus, PrescriptionStatus
 from tests.accounts.factories import DEFAULT_PASSWORD, StaffUserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    # Earlier transactional tests empty every table, the role groups included.
+    pytest.mark.usefixtures("staff_roles"),
+]
 
 
 @pytest.fixture
