@@ -221,7 +221,7 @@ class QuestionnaireVersionAdmin(FrozenUnlessDraftMixin, SortableAdminBase, admin
 
 class AnswerOptionInline(FrozenUnlessDraftMixin, SortableInlineAdminMixin, admin.TabularInline):
     model = AnswerOption
-    fields = ["order", "code", "display"]
+    fields = ["order", "code", "display", "kind", "system", "initial_selected"]
     extra = 0
 
 
@@ -264,6 +264,20 @@ class ItemAdmin(FrozenUnlessDraftMixin, SortableAdminBase, admin.ModelAdmin):
                     "max_length",
                     "allowed_mime_types",
                     "max_file_size",
+                ]
+            },
+        ),
+        (
+            "Display and defaults",
+            {
+                "fields": [
+                    "item_control",
+                    "entry_format",
+                    "initial",
+                    "read_only",
+                    "is_hidden",
+                    "units",
+                    "codes",
                 ]
             },
         ),

@@ -31,6 +31,7 @@ from intake.validation import (
     Answer,
     Disqualification,
     ValidationResult,
+    enable_when_rule_problem,
     validate_response,
     validate_step,
 )
@@ -87,6 +88,7 @@ def questionnaire_version_problems(*, version: QuestionnaireVersion) -> list[str
                     f"'{node.link_id}' has a rule on '{rule.question}', which takes no answer"
                 )
         seen.append(node.link_id)
+    problems += questionnaire_version_rule_problems(version=version)
     return problems
 
 
@@ -142,6 +144,9 @@ def questionnaire_version_create_draft_from(
         title=version.title,
         description=version.description,
         created_from=version,
+        codes=version.codes,
+        extensions=version.extensions,
+        element_extensions=version.element_extensions,
     )
     old_items = list(
         Item.objects.filter(version=version).prefetch_related("options", "enable_when")
@@ -158,7 +163,16 @@ def questionnaire_version_create_draft_from(
         new_by_old[old.pk] = copy
         AnswerOption.objects.bulk_create(
             [
-                AnswerOption(item=copy, order=o.order, code=o.code, display=o.display)
+                AnswerOption(
+                    item=copy,
+                    order=o.order,
+                    code=o.code,
+                    display=o.display,
+                    kind=o.kind,
+                    system=o.system,
+                    initial_selected=o.initial_selected,
+                    extensions=o.extensions,
+                )
                 for o in old.options.all()
             ]
         )
@@ -175,6 +189,8 @@ _ITEM_COPY_FIELDS = [
     "order", "link_id", "type", "prefix", "text", "help_text", "required", "repeats", "min_value",
     "max_value", "max_length", "allowed_mime_types", "max_file_size", "enable_behavior",
     "is_important_for_clinician", "disqualifying_answer", "disqualifying_explanation",
+    "codes", "initial", "read_only", "is_hidden", "entry_format", "item_control", "units",
+    "extensions", "element_extensions",
 ]  # fmt: skip
 
 
@@ -553,3 +569,26 @@ def questionnaire_response_purge(
     response.attachments.all().delete()
     transaction.on_commit(lambda: upload_delete(names=names))
     return True, len(names)
+
+
+def questionnaire_version_rule_problems(*, version: QuestionnaireVersion) -> list[str]:
+    """Rules a step page could not evaluate, and read-only or hidden required questions with
+    nothing to answer them: refused at publish as they are at import."""
+    structure = version_structure_load(version=version)
+    problems = []
+    for node in structure.ordered:
+        for rule in node.enable_when:
+            target = structure.by_link_id.get(rule.question)
+            problem = enable_when_rule_problem(
+                operator=rule.operator,
+                answer=rule.answer,
+                target_type=target.type if target else None,
+                option_codes=[o.code for o in target.options] if target else [],
+            )
+            if problem and target is not None:  # a missing target is reported above
+                problems.append(f"'{node.link_id}' has a rule on '{rule.question}' that {problem}")
+        if node.required and not node.takes_patient_input and not node.initial_answer:
+            problems.append(
+                f"'{node.link_id}' is required but read-only or hidden, with no initial value"
+            )
+    return problems

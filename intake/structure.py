@@ -14,6 +14,10 @@ from intake.models import ANSWERABLE_TYPES, Item, ItemType, QuestionnaireVersion
 class OptionNode:
     code: str
     display: str
+    kind: str = "coding"
+    system: str = ""
+    initial_selected: bool = False
+    extensions: tuple = field(default=(), hash=False)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,30 @@ class ItemNode:
     disqualifying_answer: str = ""
     disqualifying_explanation: str = ""
     depth: int = 0
+    codes: tuple = field(default=(), hash=False)  # of coding dicts
+    initial: tuple = field(default=(), hash=False)
+    read_only: bool = False
+    is_hidden: bool = False
+    entry_format: str = ""
+    item_control: str = ""
+    units: tuple = field(default=(), hash=False)  # of coding dicts; quantity questions
+    extensions: tuple = field(default=(), hash=False)
+    element_extensions: dict = field(default_factory=dict, hash=False)
+
+    @property
+    def initial_answer(self) -> list:
+        """initial[x], or the options marked initialSelected."""
+        if self.initial:
+            return list(self.initial)
+        return [o.code for o in self.options if o.initial_selected]
+
+    @property
+    def takes_patient_input(self) -> bool:
+        """Read-only and hidden items answer with their initial value, never the patient's."""
+        return not (self.read_only or self.is_hidden)
+
+    def option(self, code: str) -> "OptionNode | None":
+        return next((o for o in self.options if o.code == code), None)
 
     @property
     def is_answerable(self) -> bool:
@@ -137,10 +165,24 @@ def _node(item: Item, parent_link_id: str | None, depth: int) -> ItemNode:
         enable_when=tuple(
             RuleNode(r.question, r.operator, r.answer) for r in item.enable_when.all()
         ),
-        options=tuple(OptionNode(o.code, o.display) for o in item.options.all()),
+        options=tuple(
+            OptionNode(
+                o.code, o.display, o.kind, o.system, o.initial_selected, tuple(o.extensions or ())
+            )
+            for o in item.options.all()
+        ),
         parent_link_id=parent_link_id,
         is_important_for_clinician=item.is_important_for_clinician,
         disqualifying_answer=item.disqualifying_answer,
         disqualifying_explanation=item.disqualifying_explanation,
         depth=depth,
+        codes=tuple(item.codes or ()),
+        initial=tuple(item.initial or ()),
+        read_only=item.read_only,
+        is_hidden=item.is_hidden,
+        entry_format=item.entry_format,
+        item_control=item.item_control,
+        units=tuple(item.units or ()),
+        extensions=tuple(item.extensions or ()),
+        element_extensions=dict(item.element_extensions or {}),
     )

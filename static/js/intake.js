@@ -13,6 +13,10 @@
     inputs.forEach(function (input) {
       var wrapper = input.closest("[data-link-id]");
       if (wrapper && wrapper.hidden) return;
+      if (input.tagName === "SELECT") {
+        Array.prototype.forEach.call(input.selectedOptions, function (o) { if (o.value) values.push(o.value); });
+        return;
+      }
       if ((input.type === "radio" || input.type === "checkbox") && !input.checked) return;
       if (input.type === "file") { if (input.files && input.files.length) values.push("file"); return; }
       if (input.value.trim() !== "") values.push(input.value.trim());
@@ -28,6 +32,7 @@
   function coerce(type, value) {
     if (type === "integer" || type === "decimal") { var n = Number(value); return isNaN(n) ? value : n; }
     if (type === "boolean") { return ["true", "yes", "1"].indexOf(String(value).toLowerCase()) >= 0; }
+    if (type === "quantity") { var q = Number(String(value).split(" ")[0]); return isNaN(q) ? value : q; }
     return String(value);
   }
 
@@ -65,7 +70,9 @@
       var show = spec.behavior === "any" ? results.some(Boolean) : results.every(Boolean);
       el.hidden = !show;
       el.querySelectorAll("input, textarea, select").forEach(function (input) {
-        input.disabled = !show;  // a hidden answer is not sent, so the patient's view and the server agree
+        // a hidden answer is not sent, so the patient's view and the server agree; a read-only
+        // one is never editable (the server answers it with its initial value)
+        input.disabled = !show || input.hasAttribute("data-read-only");
         var wrapper = input.closest("[data-link-id]");
         var required = wrapper && wrapper.querySelector("[data-required]") && input.type !== "checkbox" && !input.hasAttribute("data-other");
         if (required && input.type !== "file") input.required = show;
