@@ -391,6 +391,8 @@ def _enable_when_problems(items: list[dict]) -> list[str]:
                 target_type=target["type"] if target else None,
                 option_codes=[code for code, *_ in target["options"]] if target else [],
             )
+            if not problem and len(answer) > EnableWhen._meta.get_field("answer").max_length:
+                problem = "compares with an answer longer than 64 characters"
             if problem:
                 problems.append(f"{spec['link_id']}: enableWhen[{rule_index}] {problem}")
     return problems

@@ -237,6 +237,7 @@ _DIFF_FIELDS = [
     "type", "text", "prefix", "help_text", "required", "repeats", "min_value", "max_value",
     "max_length", "mime_types", "enable_behavior", "enable_when", "options", "parent_link_id",
     "is_important_for_clinician", "disqualifying_answer", "disqualifying_explanation",
+    "codes", "initial", "read_only", "is_hidden", "entry_format", "item_control", "units",
 ]  # fmt: skip
 
 

@@ -18,6 +18,12 @@
         return;
       }
       if ((input.type === "radio" || input.type === "checkbox") && !input.checked) return;
+      if (input.list) {
+        // autocomplete: the box shows an option's label; rules compare its code
+        var match = Array.prototype.find.call(input.list.options, function (o) { return o.value === input.value.trim(); });
+        if (match) values.push(match.getAttribute("data-code"));
+        return;
+      }
       if (input.type === "file") { if (input.files && input.files.length) values.push("file"); return; }
       if (input.value.trim() !== "") values.push(input.value.trim());
     });
@@ -32,6 +38,7 @@
   function coerce(type, value) {
     if (type === "integer" || type === "decimal") { var n = Number(value); return isNaN(n) ? value : n; }
     if (type === "boolean") { return ["true", "yes", "1"].indexOf(String(value).toLowerCase()) >= 0; }
+    if (type === "time" && /^\d\d:\d\d$/.test(String(value))) { return value + ":00"; }
     if (type === "quantity") { var q = Number(String(value).split(" ")[0]); return isNaN(q) ? value : q; }
     return String(value);
   }

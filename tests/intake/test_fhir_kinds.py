@@ -353,7 +353,10 @@ def test_the_step_page_renders_each_kind_with_suitable_inputs(kinds_client):
     assert 'name="height__unit"' in page and '<option value="[in_i]">inches</option>' in page
     assert 'min="20" max="400"' in page and '<span class="unit">kg</span>' in page
     assert '<select id="q-smear-count" name="smear-count"' in page  # drop-down
-    assert 'list="q-country-options"' in page and '<option value="France"></option>' in page
+    assert (
+        'list="q-country-options"' in page
+        and '<option value="France" data-code="FR"></option>' in page
+    )
     assert 'value="14:30:00" checked' in page  # initialSelected
     assert (
         'value="Partner EHR"' in page and "disabled" in page.split('id="q-source-system"')[1][:200]
@@ -433,3 +436,29 @@ def test_a_coded_question_tells_the_clinician_its_loinc_code():
     assert exported["item"][0]["item"][0]["answer"] == [
         {"valueCoding": {"system": LOINC, "code": "LA33-6", "display": "Yes"}}
     ]
+
+
+def test_the_version_diff_shows_changes_to_the_new_fields(kinds_version):
+    from intake.services import questionnaire_version_diff
+
+    published = questionnaire_version_publish(version=kinds_version)
+    draft = questionnaire_version_create_draft_from(version=published)
+    Item.objects.filter(version=draft, link_id="source-system").update(
+        read_only=False, codes=[{"system": LOINC, "code": "X-1"}]
+    )
+    changed = questionnaire_version_diff(before=published, after=draft).changed
+    assert {(c.link_id, c.field) for c in changed} == {
+        ("source-system", "read_only"),
+        ("source-system", "codes"),
+    }
+
+
+def test_a_rule_answer_too_long_to_store_is_refused_at_import():
+    data = _load("engine_kinds")
+    long_text = "x" * 70
+    data["item"][0]["item"][8]["answerOption"].append({"valueString": long_text})
+    data["item"][0]["item"][2]["enableWhen"] = [
+        {"question": "preferred-day", "operator": "=", "answerString": long_text}
+    ]
+    with pytest.raises(FhirImportError, match="longer than 64 characters"):
+        questionnaire_import_fhir(data=data)
