@@ -1,10 +1,13 @@
-"""FHIR R4 Questionnaire / QuestionnaireResponse for the subset this engine supports.
+"""FHIR R4 Questionnaire / QuestionnaireResponse for what a clinical intake uses.
 
 Standard elements and extensions where FHIR has them (minValue, maxValue, mimeType, maxSize,
-help text as a child display item with itemControl "help"); our own extensions under
-THINCLINIC_EXT for what FHIR does not model (important for the clinician, disqualifying
-answers, minimum age). Import refuses anything it cannot represent and says what, rather than
-dropping it; a few metadata elements that carry no questions are reported and skipped.
+help text as a child display item with itemControl "help"; codes, every answerOption kind,
+contained ValueSets, initial/readOnly and the SDC display extensions in intake.fhir_kinds);
+our own extensions under THINCLINIC_EXT for what FHIR does not model (important for the
+clinician, disqualifying answers, minimum age). Other ordinary extensions are kept verbatim and
+exported again. Import refuses what it cannot represent faithfully (a modifierExtension, an
+unknown element, a rule it could not evaluate) and says what, rather than dropping it; a few
+metadata elements that carry no questions are reported and skipped. See docs/fhir.md.
 """
 
 from dataclasses import dataclass, field
