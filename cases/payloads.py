@@ -68,6 +68,18 @@ def _mdi_answer(entry: dict[str, Any]) -> str:
     return text.strip() or "Not answered"
 
 
+CODE_SYSTEM_NAMES = {"http://loinc.org": "LOINC", "http://snomed.info/sct": "SNOMED CT"}
+
+
+def _codes_text(codes: tuple[dict[str, Any], ...]) -> str:
+    """The question's standard codes, so the clinician can tell which instrument item it is."""
+    named = [
+        f"{CODE_SYSTEM_NAMES.get(c.get('system', ''), c.get('system') or 'code')} {c['code']}"
+        for c in codes
+    ]
+    return "Coded as " + ", ".join(named)
+
+
 def mdi_case_questions(*, response: QuestionnaireResponse) -> list[dict[str, Any]]:
     """The completed intake as MDI case questions, with the wording the patient saw."""
     structure = version_structure_load(version=response.version)
@@ -83,8 +95,11 @@ def mdi_case_questions(*, response: QuestionnaireResponse) -> list[dict[str, Any
             "important": bool(node and node.is_important_for_clinician),
             "display_in_pdf": True,
         }
-        if len(text) > QUESTION_MAX:
-            question["description"] = text[QUESTION_MAX:]
+        description = [text[QUESTION_MAX:]] if len(text) > QUESTION_MAX else []
+        if node is not None and node.codes:
+            description.append(_codes_text(node.codes))
+        if description:
+            question["description"] = "\n".join(description)
         if entry["type"] in CHOICE_TYPES and node is not None:
             question["displayed_options"] = [option.display for option in node.options]
         questions.append(question)

@@ -221,7 +221,10 @@ class QuestionnaireVersionAdmin(FrozenUnlessDraftMixin, SortableAdminBase, admin
 
 class AnswerOptionInline(FrozenUnlessDraftMixin, SortableInlineAdminMixin, admin.TabularInline):
     model = AnswerOption
-    fields = ["order", "code", "display", "is_exclusive", "ordinal_value", "item_weight"]
+    fields = [
+        "order", "code", "display", "kind", "system", "initial_selected",
+        "is_exclusive", "ordinal_value", "item_weight",
+    ]  # fmt: skip
     extra = 0
 
 
@@ -267,6 +270,20 @@ class ItemAdmin(FrozenUnlessDraftMixin, SortableAdminBase, admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Display and defaults",
+            {
+                "fields": [
+                    "item_control",
+                    "entry_format",
+                    "initial",
+                    "read_only",
+                    "is_hidden",
+                    "units",
+                    "codes",
+                ]
+            },
+        ),
         ("Conditional display", {"fields": ["enable_behavior"]}),
         (
             "Clinical",
@@ -280,10 +297,9 @@ class ItemAdmin(FrozenUnlessDraftMixin, SortableAdminBase, admin.ModelAdmin):
         ),
         (
             # FHIRPath (docs/fhir-expressions.md); checked again when the version is published.
-            "Scores, expressions and hidden items",
+            "Scores and expressions",
             {
                 "fields": [
-                    "is_hidden",
                     "calculated_expression",
                     "enable_when_expression",
                     "variables",

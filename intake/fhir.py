@@ -1,10 +1,13 @@
-"""FHIR R4 Questionnaire / QuestionnaireResponse for the subset this engine supports.
+"""FHIR R4 Questionnaire / QuestionnaireResponse for what a clinical intake uses.
 
 Standard elements and extensions where FHIR has them (minValue, maxValue, mimeType, maxSize,
-help text as a child display item with itemControl "help"); our own extensions under
-THINCLINIC_EXT for what FHIR does not model (important for the clinician, disqualifying
-answers, minimum age). Import refuses anything it cannot represent and says what, rather than
-dropping it; a few metadata elements that carry no questions are reported and skipped.
+help text as a child display item with itemControl "help"; codes, every answerOption kind,
+contained ValueSets, initial/readOnly and the SDC display extensions in intake.fhir_kinds);
+our own extensions under THINCLINIC_EXT for what FHIR does not model (important for the
+clinician, disqualifying answers, minimum age). Other ordinary extensions are kept verbatim and
+exported again. Import refuses what it cannot represent faithfully (a modifierExtension, an
+unknown element, a rule it could not evaluate) and says what, rather than dropping it; a few
+metadata elements that carry no questions are reported and skipped. See docs/fhir.md.
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +17,21 @@ from typing import Any
 from django.db import transaction
 
 from core.exceptions import DomainError
+from intake.fhir_kinds import (
+    ITEM_ELEMENT_KEYS,
+    ROOT_ELEMENT_KEYS,
+    codings_from_fhir,
+    display_extension_is_read,
+    element_extensions_from_fhir,
+    enable_when_import_problem,
+    initial_from_fhir,
+    item_display_extensions,
+    item_display_spec,
+    modifier_extension_paths,
+    option_to_fhir,
+    options_from_fhir,
+    quantity_to_fhir,
+)
 from intake.models import (
     CHOICE_TYPES,
     AnswerOption,
@@ -26,6 +44,7 @@ from intake.models import (
     VersionStatus,
 )
 from intake.scoring_fhir import (
+    SCORING_OPTION_URLS,
     expression_scope_problems,
     option_extensions_to_fhir,
     parse_option_extensions,
@@ -35,7 +54,7 @@ from intake.scoring_fhir import (
     scoring_extensions_to_fhir,
     scoring_spec_defaults,
 )
-from intake.structure import ItemNode, version_structure_load
+from intake.structure import ItemNode, OptionNode, version_structure_load
 
 FHIR_EXT = "http://hl7.org/fhir/StructureDefinition/"
 THINCLINIC_EXT = "https://thinclinic.dev/fhir/StructureDefinition/"
@@ -58,6 +77,9 @@ VALUE_KEY = {
     ItemType.INTEGER: "valueInteger",
     ItemType.DECIMAL: "valueDecimal",
     ItemType.DATE: "valueDate",
+    ItemType.DATETIME: "valueDateTime",
+    ItemType.TIME: "valueTime",
+    ItemType.URL: "valueUri",
 }
 # Metadata without questions in it: skipped on import, but reported.
 IGNORED_ROOT_KEYS = {
@@ -80,10 +102,15 @@ SUPPORTED_ROOT_KEYS = {
     "description",
     "item",
     "extension",
+    "code",
+    "contained",
+    "_title",
+    "_description",
 }
 SUPPORTED_ITEM_KEYS = {
     "linkId", "type", "text", "prefix", "required", "repeats", "maxLength", "enableWhen",
-    "enableBehavior", "answerOption", "item", "extension",
+    "enableBehavior", "answerOption", "item", "extension", "code", "answerValueSet", "initial",
+    "readOnly", "_text", "_prefix",
 }  # fmt: skip
 
 
@@ -107,15 +134,44 @@ def _typed_value(item_type: str, raw: str, prefix: str = "value") -> dict[str, A
         return {f"{prefix}Boolean": raw.strip().lower() in {"true", "yes", "1"}}
     if item_type in CHOICE_TYPES:
         return {f"{prefix}Coding": {"code": raw}}
+    if item_type == ItemType.TIME:
+        return {f"{prefix}Time": raw}
+    if item_type == ItemType.DATETIME:
+        return {f"{prefix}DateTime": raw}
+    if item_type == ItemType.URL and prefix == "value":  # enableWhen has no answerUri
+        return {f"{prefix}Uri": raw}
     return {f"{prefix}String": raw}
+
+
+def _rule_answer_to_fhir(target: ItemNode | None, operator: str, raw: str) -> dict[str, Any]:
+    """A choice rule answers with the option's own kind (Coding with its system, or a
+    string/integer/date/time), so the rule still matches the option on re-import."""
+    if operator == "exists" or target is None or target.type not in CHOICE_TYPES:
+        answer_type = (
+            ItemType.BOOLEAN
+            if operator == "exists"
+            else (target.type if target else ItemType.STRING)
+        )
+        return _typed_value(answer_type, raw, "answer")
+    option = target.option(raw)
+    if option is None:
+        return {"answerCoding": {"code": raw}}
+    return {
+        key.replace("value", "answer", 1): value
+        for key, value in option_to_fhir(option).items()
+        if key.startswith("value")
+    }
 
 
 def _item_to_fhir(
     node: ItemNode, children: list[dict], by_link_id: dict[str, ItemNode]
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"linkId": node.link_id, "type": node.type, "text": node.text}
+    if node.codes:
+        out["code"] = [dict(coding) for coding in node.codes]
     if node.prefix:
         out["prefix"] = node.prefix
+    out.update(node.element_extensions)
     if node.required:
         out["required"] = True
     if node.repeats:
@@ -135,34 +191,31 @@ def _item_to_fhir(
     if node.disqualifying_answer:
         ext.append({"url": EXT_DISQUALIFYING, "valueString": node.disqualifying_answer})
         ext.append({"url": EXT_DISQUALIFYING_TEXT, "valueString": node.disqualifying_explanation})
-    ext += scoring_extensions_to_fhir(node)
+    ext += scoring_extensions_to_fhir(node)  # hidden is written by item_display_extensions
+    ext += item_display_extensions(node)
+    ext += [dict(raw) for raw in node.extensions]  # kept verbatim from the import
     if ext:
         out["extension"] = ext
     if node.enable_when:
         rules = []
         for rule in node.enable_when:
-            target_type = (
-                by_link_id[rule.question].type if rule.question in by_link_id else ItemType.STRING
-            )
-            answer_type = ItemType.BOOLEAN if rule.operator == "exists" else target_type
+            target = by_link_id.get(rule.question)
             rules.append(
                 {
                     "question": rule.question,
                     "operator": rule.operator,
-                    **_typed_value(answer_type, rule.answer, "answer"),
+                    **_rule_answer_to_fhir(target, rule.operator, rule.answer),
                 }
             )
         out["enableWhen"] = rules
         if len(rules) > 1:
             out["enableBehavior"] = node.enable_behavior
     if node.options:
-        out["answerOption"] = [
-            {
-                "valueCoding": {"code": o.code, "display": o.display},
-                **option_extensions_to_fhir(o),
-            }
-            for o in node.options
-        ]
+        out["answerOption"] = [_option_to_fhir(o) for o in node.options]
+    if node.read_only:
+        out["readOnly"] = True
+    if node.initial and node.type not in CHOICE_TYPES:  # choices use initialSelected
+        out["initial"] = [_initial_to_fhir(node, value) for value in node.initial]
     help_items = []
     if node.help_text:
         help_items.append(
@@ -183,6 +236,13 @@ def _item_to_fhir(
     if help_items or children:
         out["item"] = help_items + children
     return out
+
+
+def _initial_to_fhir(node: ItemNode, value: Any) -> dict[str, Any]:
+    raw = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if node.type == ItemType.QUANTITY:
+        return {"valueQuantity": quantity_to_fhir(node, raw)}
+    return _typed_value(node.type, raw)
 
 
 def questionnaire_version_to_fhir(*, version: QuestionnaireVersion) -> dict[str, Any]:
@@ -206,12 +266,15 @@ def questionnaire_version_to_fhir(*, version: QuestionnaireVersion) -> dict[str,
     }
     if version.description:
         resource["description"] = version.description
+    if version.codes:
+        resource["code"] = [dict(coding) for coding in version.codes]
+    resource.update(version.element_extensions)
+    root_ext = [dict(raw) for raw in version.extensions]
     if questionnaire.minimum_age:
-        resource["extension"] = [
-            {"url": EXT_MINIMUM_AGE, "valueInteger": questionnaire.minimum_age}
-        ]
-    if variables := root_variables_to_fhir(structure.variables):
-        resource.setdefault("extension", []).extend(variables)
+        root_ext.insert(0, {"url": EXT_MINIMUM_AGE, "valueInteger": questionnaire.minimum_age})
+    root_ext += root_variables_to_fhir(structure.variables)
+    if root_ext:
+        resource["extension"] = root_ext
     return resource
 
 
@@ -246,11 +309,18 @@ def _is_help_item(raw: dict[str, Any]) -> bool:
     return False
 
 
-def _parse_items(raw_items: list[dict], path: str, problems: list[str]) -> list[dict]:
+def _parse_items(
+    raw_items: list[dict],
+    path: str,
+    problems: list[str],
+    value_sets: dict[str, dict] | None = None,
+) -> list[dict]:
+    value_sets = value_sets or {}
     parsed = []
     for index, raw in enumerate(raw_items):
         where = f"{path}item[{index}]" + (f" ({raw.get('linkId')})" if raw.get("linkId") else "")
-        for key in sorted(set(raw) - SUPPORTED_ITEM_KEYS):
+        # modifierExtension is reported once, for the whole resource, by the import.
+        for key in sorted(set(raw) - SUPPORTED_ITEM_KEYS - {"modifierExtension"}):
             problems.append(f"{where}: '{key}' is not supported")
         if raw.get("type") not in ItemType.values:
             problems.append(f"{where}: item type '{raw.get('type')}' is not supported")
@@ -265,8 +335,14 @@ def _parse_items(raw_items: list[dict], path: str, problems: list[str]) -> list[
             "enable_behavior": raw.get("enableBehavior", "all"), "help_text": "", "mime": [],
             "min_value": "", "max_value": "", "max_file_size": None, "important": False,
             "disqualifying_answer": "", "disqualifying_explanation": "", "options": [], "rules": [],
+            "codes": codings_from_fhir(raw.get("code", []), f"{where}: code", problems),
+            "read_only": bool(raw.get("readOnly")), "extensions": [], "initial": [],
         }  # fmt: skip
         spec.update(scoring_spec_defaults())
+        spec.update(item_display_spec(raw, f"{where}: ", problems))
+        spec["element_extensions"] = element_extensions_from_fhir(
+            raw, ITEM_ELEMENT_KEYS, f"{where}: ", problems
+        )
         for ext in raw.get("extension", []):
             url = ext.get("url")
             if parse_scoring_extension(ext, spec, where, problems):
@@ -285,24 +361,16 @@ def _parse_items(raw_items: list[dict], path: str, problems: list[str]) -> list[
                 spec["disqualifying_answer"] = ext.get("valueString", "")
             elif url == EXT_DISQUALIFYING_TEXT:
                 spec["disqualifying_explanation"] = ext.get("valueString", "")
+            elif display_extension_is_read(ext):
+                continue  # read by item_display_spec
             else:
-                problems.append(f"{where}: extension '{url}' is not supported")
-        for opt_index, option in enumerate(raw.get("answerOption", [])):
-            coding = option.get("valueCoding")
-            if not coding or not coding.get("code"):
-                problems.append(
-                    f"{where}: answerOption[{opt_index}] must be a valueCoding with a code"
-                )
-                continue
-            spec["options"].append(
-                (
-                    coding["code"],
-                    coding.get("display", coding["code"]),
-                    parse_option_extensions(
-                        option, f"{where}: answerOption[{opt_index}]", problems
-                    ),
-                )
-            )
+                # An ordinary extension may be ignored (FHIR says so); it is kept verbatim and
+                # exported again, so nothing the author wrote is lost.
+                spec["extensions"].append(ext)
+        spec["options"] = _with_scores(
+            options_from_fhir(raw, f"{where}: ", problems, value_sets), raw, where, problems
+        )
+        spec["initial"] = initial_from_fhir(raw, spec, f"{where}: ", problems)
         for rule_index, rule in enumerate(raw.get("enableWhen", [])):
             answer = _scalar(rule, "answer")
             if answer is None or not rule.get("question") or not rule.get("operator"):
@@ -310,16 +378,89 @@ def _parse_items(raw_items: list[dict], path: str, problems: list[str]) -> list[
                     f"{where}: enableWhen[{rule_index}] needs question, operator and answer[x]"
                 )
                 continue
-            spec["rules"].append((rule["question"], rule["operator"], answer))
+            answer_key = next((k for k in rule if k.startswith("answer")), "")
+            spec["rules"].append((rule["question"], rule["operator"], answer, answer_key))
         children = []
         for child in raw.get("item", []):
             if child.get("type") == "display" and _is_help_item(child):
                 spec["help_text"] = child.get("text", "")
             else:
                 children.append(child)
-        spec["children"] = _parse_items(children, f"{where}.", problems)
+        spec["children"] = _parse_items(children, f"{where}.", problems, value_sets)
         parsed.append(spec)
     return parsed
+
+
+def _option_to_fhir(option: OptionNode) -> dict[str, Any]:
+    """The option as written (intake.fhir_kinds), plus its score and exclusivity."""
+    out = option_to_fhir(option)
+    scoring = option_extensions_to_fhir(option).get("extension", [])
+    if scoring:
+        out["extension"] = [*out.get("extension", []), *scoring]
+    return out
+
+
+def _with_scores(
+    options: list[tuple], raw: dict[str, Any], where: str, problems: list[str]
+) -> list[tuple]:
+    """Each parsed option with its scoring fields (optionExclusive, ordinalValue, itemWeight)
+    read from the raw answerOption; those extensions leave the kept-verbatim list, since the
+    export writes them from the fields."""
+    raw_by_code: dict[str, dict[str, Any]] = {}
+    for option in raw.get("answerOption", []):
+        key = next((k for k in option if k.startswith("value")), "")
+        value = option.get(key)
+        raw_by_code[str(value.get("code") if isinstance(value, dict) else value)] = option
+    scored = []
+    for code, display, kind, system, selected, extensions in options:
+        scores = parse_option_extensions(
+            raw_by_code.get(code, {}), f"{where}: answerOption '{code}'", problems
+        )
+        kept = [e for e in extensions if e.get("url") not in SCORING_OPTION_URLS]
+        scored.append((code, display, kind, system, selected, kept, scores))
+    return scored
+
+
+def _enable_when_problems(items: list[dict]) -> list[str]:
+    """Every rule names an existing question, a known operator and an answer of its type."""
+    by_link_id: dict[str, dict] = {}
+
+    def index(specs: list[dict]) -> None:
+        for spec in specs:
+            by_link_id[spec["link_id"]] = spec
+            index(spec["children"])
+
+    index(items)
+    problems = []
+    for spec in by_link_id.values():
+        for rule_index, (question, operator, answer, answer_key) in enumerate(spec["rules"]):
+            target = by_link_id.get(question)
+            problem = enable_when_import_problem(
+                operator=operator,
+                answer=answer,
+                answer_key=answer_key,
+                target_type=target["type"] if target else None,
+                option_codes=[code for code, *_ in target["options"]] if target else [],
+            )
+            if not problem and len(answer) > EnableWhen._meta.get_field("answer").max_length:
+                problem = "compares with an answer longer than 64 characters"
+            if problem:
+                problems.append(f"{spec['link_id']}: enableWhen[{rule_index}] {problem}")
+    return problems
+
+
+def _contained_value_sets(contained: list[dict], problems: list[str]) -> dict[str, dict]:
+    """Contained ValueSets by id, for answerValueSet "#id"; nothing else may be contained."""
+    value_sets = {}
+    for index, resource in enumerate(contained):
+        if resource.get("resourceType") != "ValueSet" or not resource.get("id"):
+            problems.append(
+                f"contained[{index}]: only ValueSets with an id can be contained "
+                f"(found {resource.get('resourceType')!r})"
+            )
+            continue
+        value_sets[resource["id"]] = resource
+    return value_sets
 
 
 @transaction.atomic
@@ -337,16 +478,25 @@ def questionnaire_import_fhir(*, data: dict[str, Any]) -> ImportReport:
         f"'{key}' is not supported"
         for key in sorted(set(data) - SUPPORTED_ROOT_KEYS - IGNORED_ROOT_KEYS)
     ]
+    problems += [
+        f"{where}: modifierExtension changes the meaning of the content, so it cannot be imported"
+        for where in modifier_extension_paths(data)
+    ]
     minimum_age = None
     root_variables: list[dict[str, str]] = []
+    root_extensions = []
     for ext in data.get("extension", []):
         if parse_root_extension(ext, root_variables, problems):
             continue
         if ext.get("url") == EXT_MINIMUM_AGE:
             minimum_age = ext.get("valueInteger")
         else:
-            problems.append(f"root extension '{ext.get('url')}' is not supported")
-    items = _parse_items(data.get("item", []), "", problems)
+            root_extensions.append(ext)  # kept verbatim, exported again
+    value_sets = _contained_value_sets(data.get("contained", []), problems)
+    codes = codings_from_fhir(data.get("code", []), "code", problems)
+    element_extensions = element_extensions_from_fhir(data, ROOT_ELEMENT_KEYS, "", problems)
+    items = _parse_items(data.get("item", []), "", problems, value_sets)
+    problems += _enable_when_problems(items)
     problems += expression_scope_problems(root_variables, items)
     if problems:
         raise FhirImportError(problems)
@@ -375,6 +525,9 @@ def questionnaire_import_fhir(*, data: dict[str, Any]) -> ImportReport:
         title=title,
         description=data.get("description", ""),
         variables=root_variables,
+        codes=codes,
+        extensions=root_extensions,
+        element_extensions=element_extensions,
     )
     counter = iter(range(1, 100_000))
 
@@ -400,22 +553,42 @@ def questionnaire_import_fhir(*, data: dict[str, Any]) -> ImportReport:
                 is_important_for_clinician=spec["important"],
                 disqualifying_answer=spec["disqualifying_answer"],
                 disqualifying_explanation=spec["disqualifying_explanation"],
-                is_hidden=spec["is_hidden"],
                 calculated_expression=spec["calculated_expression"],
                 enable_when_expression=spec["enable_when_expression"],
                 variables=spec["variables"],
                 score_bands=spec["score_bands"],
+                codes=spec["codes"],
+                initial=spec["initial"],
+                read_only=spec["read_only"],
+                is_hidden=spec["is_hidden"],
+                entry_format=spec["entry_format"],
+                item_control=spec["item_control"],
+                units=spec["units"],
+                extensions=spec["extensions"],
+                element_extensions=spec["element_extensions"],
             )
             AnswerOption.objects.bulk_create(
                 [
-                    AnswerOption(item=item, order=i, code=c, display=d, **scores)
-                    for i, (c, d, scores) in enumerate(spec["options"])
+                    AnswerOption(
+                        item=item,
+                        order=i,
+                        code=code,
+                        display=display,
+                        kind=kind,
+                        system=system,
+                        initial_selected=selected,
+                        extensions=extensions,
+                        **scores,
+                    )
+                    for i, (code, display, kind, system, selected, extensions, scores) in (
+                        enumerate(spec["options"])
+                    )
                 ]
             )
             EnableWhen.objects.bulk_create(
                 [
                     EnableWhen(item=item, question=q, operator=op, answer=a)
-                    for q, op, a in spec["rules"]
+                    for q, op, a, _ in spec["rules"]
                 ]
             )
             create(spec["children"], item)
@@ -433,7 +606,9 @@ RESPONSE_STATUS_TO_FHIR = {
 }
 
 
-def _answer_to_fhir(entry: dict[str, Any], attachments: dict[str, Any]) -> list[dict[str, Any]]:
+def _answer_to_fhir(
+    entry: dict[str, Any], attachments: dict[str, Any], node: ItemNode | None = None
+) -> list[dict[str, Any]]:
     out = []
     for value, display in zip(entry["value"], entry.get("display", []), strict=False):
         item_type = entry["type"]
@@ -444,10 +619,20 @@ def _answer_to_fhir(entry: dict[str, Any], attachments: dict[str, Any]) -> list[
             out.append({key: value})
         elif item_type in CHOICE_TYPES:
             text = str(value)
+            option = node.option(text) if node is not None else None
             if text.startswith("other:"):
                 out.append({"valueString": text.removeprefix("other:")})
+            elif option is not None and option.kind != "coding":
+                # a valueString/Integer/Date/Time option answers with that same kind
+                out.append({k: v for k, v in option_to_fhir(option).items() if k != "extension"})
+                out[-1].pop("initialSelected", None)
             else:
-                out.append({"valueCoding": {"code": text, "display": display}})
+                coding = {"code": text, "display": display}
+                if option is not None and option.system:
+                    coding = {"system": option.system, **coding}
+                out.append({"valueCoding": coding})
+        elif item_type == ItemType.QUANTITY and node is not None:
+            out.append({"valueQuantity": quantity_to_fhir(node, str(value))})
         elif item_type == ItemType.ATTACHMENT:
             attachment = attachments.get(str(value))
             out.append(
@@ -475,7 +660,7 @@ def questionnaire_response_to_fhir(*, response: QuestionnaireResponse) -> dict[s
             {
                 "linkId": link_id,
                 "text": entry["text"],
-                "answer": _answer_to_fhir(entry, attachments),
+                "answer": _answer_to_fhir(entry, attachments, structure.by_link_id.get(link_id)),
             }
         )
     items = []

@@ -156,6 +156,12 @@ class QuestionnaireVersion(FSMModelMixin, TimeStampedModel):
     created_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # FHIR Questionnaire.code: codings (e.g. LOINC) naming the whole instrument.
+    codes = models.JSONField(default=list, blank=True)
+    # Extensions this engine does not act on, kept verbatim so an export gives them back.
+    extensions = models.JSONField(default=list, blank=True)
+    # Extensions on the wording itself (FHIR `_title`, `_description`: e.g. rendering-xhtml).
+    element_extensions = models.JSONField(default=dict, blank=True)
 
     objects = VersionQuerySet.as_manager()
 
@@ -221,15 +227,29 @@ class ItemType(models.TextChoices):
     DECIMAL = "decimal", "Decimal number"
     INTEGER = "integer", "Whole number"
     DATE = "date", "Date"
+    DATETIME = "dateTime", "Date and time"
+    TIME = "time", "Time of day"
     STRING = "string", "Short text"
     TEXT = "text", "Long text"
     CHOICE = "choice", "Choice"
     OPEN_CHOICE = "open-choice", "Choice or other text"
     ATTACHMENT = "attachment", "File upload"
+    URL = "url", "Web address"
+    QUANTITY = "quantity", "Number with a unit"
 
 
 ANSWERABLE_TYPES = frozenset(ItemType.values) - {ItemType.GROUP, ItemType.DISPLAY}
 CHOICE_TYPES = frozenset({ItemType.CHOICE, ItemType.OPEN_CHOICE})
+
+
+class ItemControl(models.TextChoices):
+    """SDC questionnaire-itemControl codes this engine renders (blank: the type's default)."""
+
+    DEFAULT = "", "Default for the type"
+    RADIO_BUTTON = "radio-button", "Radio buttons"
+    CHECK_BOX = "check-box", "Check boxes"
+    DROP_DOWN = "drop-down", "Drop-down list"
+    AUTOCOMPLETE = "autocomplete", "Type to search (long lists)"
 
 
 class EnableBehavior(models.TextChoices):
@@ -297,7 +317,9 @@ class Item(FrozenWhenPublishedModel):
     # SDC questionnaire-hidden: never shown to the patient. A hidden item whose link id is a
     # CONTEXT_LINK_IDS key is answered by the system from the patient's identity.
     is_hidden = models.BooleanField(
-        "hidden", default=False, help_text="Filled by the system, never shown to the patient."
+        "hidden",
+        default=False,
+        help_text="Never shown to the patient; its initial value or context fact is stored.",
     )
     # SDC expressions (FHIRPath, evaluated by fhirpathpy; see intake/expressions.py).
     calculated_expression = models.TextField(
@@ -310,6 +332,24 @@ class Item(FrozenWhenPublishedModel):
     variables = models.JSONField(default=list, blank=True)
     # Severity bands of a score: [{"low": 0, "high": 4, "label": "Minimal"}], inclusive.
     score_bands = models.JSONField(default=list, blank=True)
+    # FHIR item.code: codings (e.g. LOINC) naming what the question asks.
+    codes = models.JSONField(default=list, blank=True)
+    # FHIR initial[x] as answer values (option codes for choices), pre-filled on the page.
+    initial = models.JSONField(default=list, blank=True)
+    read_only = models.BooleanField(
+        default=False, help_text="Shown but not editable; the initial value is the answer."
+    )
+    entry_format = models.CharField(
+        max_length=100, blank=True, help_text="A hint shown in the empty field, e.g. HH:MM."
+    )
+    item_control = models.CharField(
+        max_length=16, choices=ItemControl.choices, blank=True, default=ItemControl.DEFAULT
+    )
+    # Quantity questions: the units offered, as codings (UCUM); the first is the default.
+    units = models.JSONField(default=list, blank=True)
+    extensions = models.JSONField(default=list, blank=True)
+    # Extensions on the wording itself (FHIR `_text`, `_prefix`: e.g. rendering-style).
+    element_extensions = models.JSONField(default=dict, blank=True)
 
     objects = ItemQuerySet.as_manager()
 
@@ -340,10 +380,22 @@ class OptionQuerySet(FrozenWhenPublishedQuerySet):
     version_path = "item__version"
 
 
+class OptionKind(models.TextChoices):
+    """Which FHIR answerOption.value[x] an option is; its answer value is `code` either way."""
+
+    CODING = "coding", "Coding"
+    STRING = "string", "Text"
+    INTEGER = "integer", "Whole number"
+    DATE = "date", "Date"
+    TIME = "time", "Time"
+
+
 class AnswerOption(FrozenWhenPublishedModel):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="options")
     order = models.PositiveIntegerField(default=0, db_index=True)
-    code = models.SlugField(max_length=64)
+    # The stored answer: a Coding's code, or the text/number/date/time of the other kinds
+    # (a valueString option such as "Don't know" is not a slug).
+    code = models.CharField(max_length=255)
     display = models.CharField(max_length=255)
     # SDC optionExclusive: in a several-answer question, this option stands alone ("None").
     is_exclusive = models.BooleanField(
@@ -352,6 +404,10 @@ class AnswerOption(FrozenWhenPublishedModel):
     # FHIR ordinalValue / itemWeight: the option's score in a scored instrument.
     ordinal_value = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     item_weight = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    kind = models.CharField(max_length=8, choices=OptionKind.choices, default=OptionKind.CODING)
+    system = models.CharField(max_length=255, blank=True, help_text="Coding system, e.g. LOINC.")
+    initial_selected = models.BooleanField(default=False)
+    extensions = models.JSONField(default=list, blank=True)
 
     objects = OptionQuerySet.as_manager()
 

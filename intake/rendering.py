@@ -2,21 +2,27 @@
 constraints and the data-enable-when rules taken from the same definitions the validator uses.
 """
 
+import datetime
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import timezone
 from django.utils.html import format_html_join
 
-from intake.models import CHOICE_TYPES, ItemType
+from intake.models import CHOICE_TYPES, ItemControl, ItemType
 from intake.structure import ItemNode, VersionStructure
-from intake.validation import OTHER_PREFIX, is_enabled, parse_answer
+from intake.validation import OTHER_PREFIX, UNIT_SUFFIX, is_enabled, parse_answer
 
 INPUT_TYPES = {
     ItemType.STRING: "text",
     ItemType.INTEGER: "number",
     ItemType.DECIMAL: "number",
     ItemType.DATE: "date",
+    ItemType.TIME: "time",
+    ItemType.DATETIME: "datetime-local",
+    ItemType.URL: "url",
+    ItemType.QUANTITY: "number",
 }
 
 
@@ -43,7 +49,37 @@ class FieldView:
 
     @property
     def value(self) -> str:
-        return self.values[0] if self.values else ""
+        value = self.values[0] if self.values else ""
+        if self.node.type == ItemType.QUANTITY:
+            return value.partition(" ")[0]
+        if self.node.type == ItemType.DATETIME and value:
+            return _datetime_local(value)
+        return value
+
+    @property
+    def unit_name(self) -> str:
+        return f"{self.node.link_id}{UNIT_SUFFIX}"
+
+    @property
+    def unit_value(self) -> str:
+        """The unit chosen: the one stored or posted with the number, else the first offered."""
+        if self.values and " " in self.values[0]:
+            return self.values[0].partition(" ")[2]
+        return str(self.node.units[0].get("code", "")) if self.node.units else ""
+
+    @property
+    def unit_choices(self) -> list[tuple[str, str]]:
+        return [
+            (str(u.get("code")), str(u.get("display") or u.get("code"))) for u in self.node.units
+        ]
+
+    @property
+    def unit_label(self) -> str:
+        """A decimal or integer question's single unit (questionnaire-unit), shown beside it."""
+        if self.node.type == ItemType.QUANTITY or not self.node.units:
+            return ""
+        unit = self.node.units[0]
+        return str(unit.get("display") or unit.get("code"))
 
     @property
     def is_choice(self) -> bool:
@@ -62,6 +98,8 @@ class FieldView:
 
     @property
     def widget(self) -> str:
+        if self.node.is_hidden:
+            return "hidden"  # questionnaire-hidden: not shown; the server stores its initial value
         if self.node.type == ItemType.GROUP:
             return "group"
         if self.node.type == ItemType.DISPLAY:
@@ -70,9 +108,20 @@ class FieldView:
             return "textarea"
         if self.node.type == ItemType.ATTACHMENT:
             return "file"
+        if self.node.type == ItemType.QUANTITY:
+            return "quantity"
         if self.is_choice:
+            if self.node.item_control == ItemControl.DROP_DOWN:
+                return "select"
+            if self.node.item_control == ItemControl.AUTOCOMPLETE and not self.node.repeats:
+                return "autocomplete"
             return "checkbox" if self.node.repeats else "radio"
         return "input"
+
+    @property
+    def autocomplete_value(self) -> str:
+        """The option's label for the text box (the server maps a label back to its code)."""
+        return self.node.option_display(self.value) if self.value else ""
 
     @property
     def attrs_html(self) -> str:
@@ -104,13 +153,48 @@ def _html_constraints(node: ItemNode) -> dict[str, str]:
     if node.type == ItemType.DECIMAL:
         attrs["step"] = "any"
         attrs["inputmode"] = "decimal"
-    if node.max_length and node.type in {ItemType.STRING, ItemType.TEXT, ItemType.OPEN_CHOICE}:
+    if node.max_length and node.type in {
+        ItemType.STRING,
+        ItemType.TEXT,
+        ItemType.OPEN_CHOICE,
+        ItemType.URL,
+    }:
         attrs["maxlength"] = str(node.max_length)
+    attrs.update(_display_constraints(node))
     if node.type == ItemType.ATTACHMENT:
         attrs["accept"] = (
             ",".join(node.mime_types) or "image/jpeg,image/png,image/heic,application/pdf"
         )
     return attrs
+
+
+def _display_constraints(node: ItemNode) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    if node.type == ItemType.QUANTITY:
+        attrs["step"] = "any"
+        attrs["inputmode"] = "decimal"
+    if node.type == ItemType.TIME:
+        attrs["step"] = "1"  # seconds are allowed: FHIR time is HH:MM:SS
+    if node.entry_format:
+        attrs["placeholder"] = node.entry_format
+    if node.read_only:
+        # Shown but not editable; disabled inputs are not sent, and the server ignores any
+        # value posted for it anyway. intake.js keeps it disabled (data-read-only).
+        attrs["disabled"] = "disabled"
+        attrs["data-read-only"] = "true"
+    return attrs
+
+
+def _datetime_local(value: str) -> str:
+    """A stored dateTime (with its offset) as the clinic-local YYYY-MM-DDTHH:MM the
+    datetime-local input shows."""
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return value  # what the patient typed, re-shown with its error
+    if timezone.is_aware(parsed):
+        parsed = timezone.localtime(parsed)
+    return parsed.strftime("%Y-%m-%dT%H:%M")
 
 
 def step_fields(
@@ -119,6 +203,7 @@ def step_fields(
     step_link_id: str,
     values: dict[str, list[Any]],
     errors: dict[str, list[str]] | None = None,
+    prefill_initial: bool = False,
 ) -> list[FieldView]:
     """Fields for one step. `values` are raw (from POST, to keep what the patient typed) or
     stored answers; `enabled` is the server's own evaluation, so pages are right without JS."""
@@ -129,6 +214,11 @@ def step_fields(
         if node.is_answered_by_system:
             continue  # hidden context facts and totals: the patient is never asked
         raw_values = typed.get(node.link_id, [])
+        posted_unit = typed.get(f"{node.link_id}{UNIT_SUFFIX}", [""])[0]
+        if node.type == ItemType.QUANTITY and raw_values and posted_unit:
+            raw_values = [f"{raw_values[0].partition(' ')[0]} {posted_unit}"]
+        if not node.takes_patient_input or (prefill_initial and node.link_id not in typed):
+            raw_values = [_raw(v) for v in node.initial_answer] or raw_values
         other = next(
             (v.removeprefix(OTHER_PREFIX) for v in raw_values if v.startswith(OTHER_PREFIX)), ""
         )

@@ -33,6 +33,8 @@ from intake.structure import ItemNode, OptionNode, VariableNode
 EXT_OPTION_EXCLUSIVE = FHIR_EXT + "questionnaire-optionExclusive"
 EXT_HIDDEN = FHIR_EXT + "questionnaire-hidden"
 EXT_SCORE_BAND = "https://thinclinic.dev/fhir/StructureDefinition/score-band"
+# Read into AnswerOption fields, so not also kept among an option's verbatim extensions.
+SCORING_OPTION_URLS = frozenset({EXT_OPTION_EXCLUSIVE, EXT_ORDINAL, EXT_WEIGHT})
 
 
 def _number(value: Decimal) -> int | float:
@@ -68,9 +70,7 @@ def root_variables_to_fhir(variables: tuple[VariableNode, ...]) -> list[dict[str
 
 
 def scoring_extensions_to_fhir(node: ItemNode) -> list[dict[str, Any]]:
-    ext: list[dict[str, Any]] = []
-    if node.is_hidden:
-        ext.append({"url": EXT_HIDDEN, "valueBoolean": True})
+    ext: list[dict[str, Any]] = []  # questionnaire-hidden: intake.fhir_kinds writes it
     ext += _variables_to_fhir(node.variables)
     if node.calculated_expression:
         ext.append(
@@ -214,8 +214,7 @@ def parse_option_extensions(
                 problems.append(f"{where}: '{url}' needs a valueDecimal")
                 continue
             fields["ordinal_value" if url == EXT_ORDINAL else "item_weight"] = value
-        else:
-            problems.append(f"{where}: extension '{url}' is not supported")
+        # Any other extension is kept verbatim by intake.fhir_kinds and exported again.
     return fields
 
 

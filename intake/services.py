@@ -34,6 +34,7 @@ from intake.validation import (
     Answer,
     Disqualification,
     ValidationResult,
+    enable_when_rule_problem,
     is_enabled,
     validate_response,
     validate_step,
@@ -92,6 +93,7 @@ def questionnaire_version_problems(*, version: QuestionnaireVersion) -> list[str
                     f"'{node.link_id}' has a rule on '{rule.question}', which takes no answer"
                 )
         seen.append(node.link_id)
+    problems += questionnaire_version_rule_problems(version=version)
     return problems
 
 
@@ -148,6 +150,9 @@ def questionnaire_version_create_draft_from(
         description=version.description,
         created_from=version,
         variables=version.variables,
+        codes=version.codes,
+        extensions=version.extensions,
+        element_extensions=version.element_extensions,
     )
     old_items = list(
         Item.objects.filter(version=version).prefetch_related("options", "enable_when")
@@ -172,6 +177,10 @@ def questionnaire_version_create_draft_from(
                     is_exclusive=o.is_exclusive,
                     ordinal_value=o.ordinal_value,
                     item_weight=o.item_weight,
+                    kind=o.kind,
+                    system=o.system,
+                    initial_selected=o.initial_selected,
+                    extensions=o.extensions,
                 )
                 for o in old.options.all()
             ]
@@ -190,6 +199,8 @@ _ITEM_COPY_FIELDS = [
     "max_value", "max_length", "allowed_mime_types", "max_file_size", "enable_behavior",
     "is_important_for_clinician", "disqualifying_answer", "disqualifying_explanation",
     "is_hidden", "calculated_expression", "enable_when_expression", "variables", "score_bands",
+    "codes", "initial", "read_only", "entry_format", "item_control", "units",
+    "extensions", "element_extensions",
 ]  # fmt: skip
 
 
@@ -237,6 +248,7 @@ _DIFF_FIELDS = [
     "max_length", "mime_types", "enable_behavior", "enable_when", "options", "parent_link_id",
     "is_important_for_clinician", "disqualifying_answer", "disqualifying_explanation",
     "is_hidden", "calculated_expression", "enable_when_expression", "variables", "score_bands",
+    "codes", "initial", "read_only", "entry_format", "item_control", "units",
 ]  # fmt: skip
 
 
@@ -625,3 +637,26 @@ def questionnaire_response_purge(
     response.attachments.all().delete()
     transaction.on_commit(lambda: upload_delete(names=names))
     return True, len(names)
+
+
+def questionnaire_version_rule_problems(*, version: QuestionnaireVersion) -> list[str]:
+    """Rules a step page could not evaluate, and read-only or hidden required questions with
+    nothing to answer them: refused at publish as they are at import."""
+    structure = version_structure_load(version=version)
+    problems = []
+    for node in structure.ordered:
+        for rule in node.enable_when:
+            target = structure.by_link_id.get(rule.question)
+            problem = enable_when_rule_problem(
+                operator=rule.operator,
+                answer=rule.answer,
+                target_type=target.type if target else None,
+                option_codes=[o.code for o in target.options] if target else [],
+            )
+            if problem and target is not None:  # a missing target is reported above
+                problems.append(f"'{node.link_id}' has a rule on '{rule.question}' that {problem}")
+        if node.required and not node.takes_patient_input and not node.initial_answer:
+            problems.append(
+                f"'{node.link_id}' is required but read-only or hidden, with no initial value"
+            )
+    return problems

@@ -18,6 +18,10 @@ class OptionNode:
     is_exclusive: bool = False
     ordinal_value: Decimal | None = None
     item_weight: Decimal | None = None
+    kind: str = "coding"
+    system: str = ""
+    initial_selected: bool = False
+    extensions: tuple = field(default=(), hash=False)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,29 @@ class ItemNode:
     enable_when_expression: str = ""
     variables: tuple[VariableNode, ...] = ()
     score_bands: tuple[ScoreBand, ...] = ()
+    codes: tuple = field(default=(), hash=False)  # of coding dicts
+    initial: tuple = field(default=(), hash=False)
+    read_only: bool = False
+    entry_format: str = ""
+    item_control: str = ""
+    units: tuple = field(default=(), hash=False)  # of coding dicts; quantity questions
+    extensions: tuple = field(default=(), hash=False)
+    element_extensions: dict = field(default_factory=dict, hash=False)
+
+    @property
+    def initial_answer(self) -> list:
+        """initial[x], or the options marked initialSelected."""
+        if self.initial:
+            return list(self.initial)
+        return [o.code for o in self.options if o.initial_selected]
+
+    @property
+    def takes_patient_input(self) -> bool:
+        """Read-only and hidden items answer with their initial value, never the patient's."""
+        return not (self.read_only or self.is_hidden)
+
+    def option(self, code: str) -> "OptionNode | None":
+        return next((o for o in self.options if o.code == code), None)
 
     @property
     def is_answerable(self) -> bool:
@@ -177,7 +204,17 @@ def _node(item: Item, parent_link_id: str | None, depth: int) -> ItemNode:
             RuleNode(r.question, r.operator, r.answer) for r in item.enable_when.all()
         ),
         options=tuple(
-            OptionNode(o.code, o.display, o.is_exclusive, o.ordinal_value, o.item_weight)
+            OptionNode(
+                o.code,
+                o.display,
+                o.is_exclusive,
+                o.ordinal_value,
+                o.item_weight,
+                kind=o.kind,
+                system=o.system,
+                initial_selected=o.initial_selected,
+                extensions=tuple(o.extensions or ()),
+            )
             for o in item.options.all()
         ),
         parent_link_id=parent_link_id,
@@ -193,4 +230,12 @@ def _node(item: Item, parent_link_id: str | None, depth: int) -> ItemNode:
             ScoreBand(Decimal(str(b["low"])), Decimal(str(b["high"])), b["label"])
             for b in item.score_bands or []
         ),
+        codes=tuple(item.codes or ()),
+        initial=tuple(item.initial or ()),
+        read_only=item.read_only,
+        entry_format=item.entry_format,
+        item_control=item.item_control,
+        units=tuple(item.units or ()),
+        extensions=tuple(item.extensions or ()),
+        element_extensions=dict(item.element_extensions or {}),
     )

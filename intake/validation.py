@@ -13,8 +13,17 @@ import datetime
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
-from intake.models import CHOICE_TYPES, EnableBehavior, EnableWhenOperator, ItemType
+from django.utils import timezone
+
+from intake.models import (
+    CHOICE_TYPES,
+    EnableBehavior,
+    EnableWhenOperator,
+    ItemControl,
+    ItemType,
+)
 from intake.structure import ItemNode, VersionStructure
 
 # Answers are kept JSON-ready: bools, ints, decimals and dates as strings, codes as strings.
@@ -69,7 +78,58 @@ def parse_answer(item_type: str, raw: str) -> Any:
             return datetime.date.fromisoformat(raw.strip()).isoformat()
         except ValueError:
             raise ValueError("Please enter a date as YYYY-MM-DD.") from None
+    if item_type in _EXTRA_PARSERS:
+        return _EXTRA_PARSERS[item_type](raw.strip())
     return raw.strip()
+
+
+def _parse_time(raw: str) -> str:
+    try:
+        value = datetime.time.fromisoformat(raw)
+    except ValueError:
+        raise ValueError("Please enter a time as HH:MM.") from None
+    if value.tzinfo is not None:  # FHIR time is a time of day, never zoned
+        raise ValueError("Please enter a time as HH:MM.")
+    return value.replace(microsecond=0).isoformat()
+
+
+def _parse_datetime(raw: str) -> str:
+    try:
+        value = datetime.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError("Please enter a date and time as YYYY-MM-DD HH:MM.") from None
+    if timezone.is_naive(value):
+        # FHIR requires an offset once a time is given; the browser sends local time.
+        value = timezone.make_aware(value)
+    return value.replace(microsecond=0).isoformat()
+
+
+def _parse_url(raw: str) -> str:
+    # Only web addresses: a javascript:, data: or file: URL shown to the clinician is a hazard.
+    parts = urlsplit(raw)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc or " " in raw:
+        raise ValueError("Please enter a web address starting with http:// or https://.")
+    return raw
+
+
+def _parse_quantity(raw: str) -> str:
+    """A quantity answer is stored as "<number> <unit code>" (the unit may be absent)."""
+    number, _, unit = raw.partition(" ")
+    try:
+        value = Decimal(number)
+    except InvalidOperation:
+        raise ValueError("Please enter a number.") from None
+    if not value.is_finite():
+        raise ValueError("Please enter a number.")
+    return f"{value} {unit.strip()}".strip()
+
+
+_EXTRA_PARSERS = {
+    ItemType.TIME: _parse_time,
+    ItemType.DATETIME: _parse_datetime,
+    ItemType.URL: _parse_url,
+    ItemType.QUANTITY: _parse_quantity,
+}
 
 
 def _comparable(item_type: str, value: Any) -> Any:
@@ -77,6 +137,10 @@ def _comparable(item_type: str, value: Any) -> Any:
         return Decimal(str(value))
     if item_type == ItemType.DATE:
         return datetime.date.fromisoformat(str(value))
+    if item_type == ItemType.TIME:
+        return datetime.time.fromisoformat(str(value))
+    if item_type == ItemType.DATETIME:
+        return datetime.datetime.fromisoformat(str(value))
     return value
 
 
@@ -115,6 +179,10 @@ def _compare(operator: str, actual: Any, expected: Any) -> bool:
         }[operator]()
     except TypeError:
         return False  # a value of another type never satisfies an ordering
+    except KeyError:
+        # Publish refuses an unknown operator; a version that slipped through still never
+        # breaks the patient's page: the rule simply does not match.
+        return False
 
 
 def is_enabled(node: ItemNode, structure: VersionStructure, answers: dict[str, Answer]) -> bool:
@@ -150,7 +218,9 @@ def is_enabled(node: ItemNode, structure: VersionStructure, answers: dict[str, A
 def _validate_item(node: ItemNode, raw_values: list[str]) -> tuple[Answer, list[str]]:
     values = [v for v in raw_values if v is not None and str(v).strip() != ""]
     if not values:
-        return [], (["This question needs an answer."] if node.required else [])
+        # A read-only or hidden item the patient cannot fill in is never theirs to complete.
+        missing = node.required and node.takes_patient_input
+        return [], (["This question needs an answer."] if missing else [])
     if node.type == ItemType.ATTACHMENT:
         # Files are checked and stored by the upload service; here an answer is its reference.
         return values[:1], []
@@ -166,6 +236,8 @@ def _validate_item(node: ItemNode, raw_values: list[str]) -> tuple[Answer, list[
     errors = []
     if node.max_length and isinstance(value, str) and len(value) > node.max_length:
         errors.append(f"Please keep this under {node.max_length} characters.")
+    if node.type == ItemType.QUANTITY:
+        errors.extend(_unit_errors(node, value))
     if node.type in {ItemType.INTEGER, ItemType.DECIMAL, ItemType.DATE}:
         errors.extend(_bounds_errors(node, value))
     return ([value] if not errors else []), errors
@@ -188,8 +260,43 @@ def _bounds_errors(node: ItemNode, value: Any) -> list[str]:
     return []
 
 
+def _unit_errors(node: ItemNode, value: str) -> list[str]:
+    unit = value.partition(" ")[2]
+    allowed = [str(u.get("code", "")) for u in node.units]
+    if allowed and unit not in allowed:
+        return ["Please choose one of the units shown."]
+    if not allowed and unit:
+        return ["Please enter a number only."]
+    return []
+
+
+def _raw_for_item(node: ItemNode, raw: dict[str, list[str]]) -> list[str]:
+    """What counts as the patient's input for `node`.
+
+    Read-only and hidden items answer with their initial value whatever was posted; a
+    quantity joins its number with the unit posted beside it (`<linkId>__unit`)."""
+    if not node.takes_patient_input:
+        return [_as_raw(v) for v in node.initial_answer]
+    values = raw.get(node.link_id, [])
+    if node.type == ItemType.QUANTITY and values:
+        posted_unit = [u for u in raw.get(f"{node.link_id}{UNIT_SUFFIX}", []) if u]
+        unit = (
+            posted_unit[0] if posted_unit else (node.units[0].get("code", "") if node.units else "")
+        )
+        if unit and all(" " not in str(v).strip() for v in values):
+            values = [f"{str(v).strip()} {unit}" if str(v).strip() else v for v in values]
+    return values
+
+
+UNIT_SUFFIX = "__unit"
+
+
 def _validate_choice(node: ItemNode, values: list[str]) -> tuple[Answer, list[str]]:
     codes = {option.code for option in node.options}
+    if node.item_control == ItemControl.AUTOCOMPLETE:
+        # The text box offers the labels; a typed label is matched back to its option.
+        by_label = {o.display.strip().lower(): o.code for o in node.options}
+        values = [v if str(v) in codes else by_label.get(str(v).strip().lower(), v) for v in values]
     if not node.repeats and len(values) > 1:
         return [], ["Please choose one answer."]
     answer: Answer = []
@@ -257,11 +364,13 @@ def _validate_items(
         if not is_enabled(node, structure, known):
             continue  # hidden: whatever was sent for it is discarded
         if node.is_answered_by_system:
+            # Context facts and totals come from `system`; a hidden item the author gave an
+            # initial value answers with it (FHIR questionnaire-hidden keeps its initial[x]).
             given = (system or {}).get(node.link_id, prior.get(node.link_id, []))
-            values = [_as_raw(v) for v in given]
+            values = [_as_raw(v) for v in given] or _raw_for_item(node, raw)
             answer, errors = _validate_item(replace(node, required=False), values)
         else:
-            answer, errors = _validate_item(node, raw.get(node.link_id, []))
+            answer, errors = _validate_item(node, _raw_for_item(node, raw))
         if errors:
             result.errors[node.link_id] = errors
             continue
@@ -305,3 +414,51 @@ def _as_raw(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# --- enable-when rule definitions (checked at import and at publish) --------------------------
+
+ORDERED_TYPES = frozenset(
+    {ItemType.INTEGER, ItemType.DECIMAL, ItemType.DATE, ItemType.DATETIME, ItemType.TIME}
+)
+RULE_TARGET_TYPES = (
+    ORDERED_TYPES
+    | CHOICE_TYPES
+    | {
+        ItemType.BOOLEAN,
+        ItemType.STRING,
+        ItemType.TEXT,
+        ItemType.URL,
+    }
+)
+
+
+def enable_when_rule_problem(
+    *, operator: str, answer: str, target_type: str | None, option_codes: list[str]
+) -> str | None:
+    """Why a rule could never be evaluated faithfully, or None when it can.
+
+    A rule that names no question, an unknown operator, or an answer that cannot be compared
+    with the question's answers (a code that is not an option, a word against a number)
+    would silently hide or show the item for every patient, so it is refused up front."""
+    if operator not in EnableWhenOperator.values:
+        return f"has an unknown operator {operator!r}"
+    if target_type is None:
+        return "refers to a question that does not exist"
+    if operator == EnableWhenOperator.EXISTS:
+        if answer.strip().lower() not in {"true", "false"}:
+            return "'exists' needs a true/false answer"
+        return None
+    if target_type not in RULE_TARGET_TYPES:
+        return f"compares the answer of a '{target_type}' question, which is not supported"
+    if operator not in {"=", "!="} and target_type not in ORDERED_TYPES:
+        return f"uses {operator!r} on a '{target_type}' question, which has no order"
+    if target_type in CHOICE_TYPES:
+        if answer not in option_codes and target_type != ItemType.OPEN_CHOICE:
+            return f"expects {answer!r}, which is not one of the question's options"
+        return None
+    try:
+        parse_answer(target_type, answer)
+    except ValueError:
+        return f"expects {answer!r}, which is not a valid '{target_type}' answer"
+    return None

@@ -129,7 +129,13 @@ def step(request: HttpRequest, response_id: str, number: int) -> HttpResponse:
         "step_number": number,
         "step_count": len(structure.steps),
         "fields": step_fields(
-            structure=structure, step_link_id=current.link_id, values=values, errors=errors
+            structure=structure,
+            step_link_id=current.link_id,
+            values=values,
+            errors=errors,
+            # initial[x] fills a step the patient has not saved yet, never over their answers
+            prefill_initial=request.method == "GET"
+            and current.link_id not in response.completed_steps,
         ),
         "errors": errors,
         "back_url": _step_url(response, number - 1) if number > 1 else None,

@@ -13,7 +13,17 @@
     inputs.forEach(function (input) {
       var wrapper = input.closest("[data-link-id]");
       if (wrapper && wrapper.hidden) return;
+      if (input.tagName === "SELECT") {
+        Array.prototype.forEach.call(input.selectedOptions, function (o) { if (o.value) values.push(o.value); });
+        return;
+      }
       if ((input.type === "radio" || input.type === "checkbox") && !input.checked) return;
+      if (input.list) {
+        // autocomplete: the box shows an option's label; rules compare its code
+        var match = Array.prototype.find.call(input.list.options, function (o) { return o.value === input.value.trim(); });
+        if (match) values.push(match.getAttribute("data-code"));
+        return;
+      }
       if (input.type === "file") { if (input.files && input.files.length) values.push("file"); return; }
       if (input.value.trim() !== "") values.push(input.value.trim());
     });
@@ -28,6 +38,8 @@
   function coerce(type, value) {
     if (type === "integer" || type === "decimal") { var n = Number(value); return isNaN(n) ? value : n; }
     if (type === "boolean") { return ["true", "yes", "1"].indexOf(String(value).toLowerCase()) >= 0; }
+    if (type === "time" && /^\d\d:\d\d$/.test(String(value))) { return value + ":00"; }
+    if (type === "quantity") { var q = Number(String(value).split(" ")[0]); return isNaN(q) ? value : q; }
     return String(value);
   }
 
@@ -65,7 +77,9 @@
       var show = spec.behavior === "any" ? results.some(Boolean) : results.every(Boolean);
       el.hidden = !show;
       el.querySelectorAll("input, textarea, select").forEach(function (input) {
-        input.disabled = !show;  // a hidden answer is not sent, so the patient's view and the server agree
+        // a hidden answer is not sent, so the patient's view and the server agree; a read-only
+        // one is never editable (the server answers it with its initial value)
+        input.disabled = !show || input.hasAttribute("data-read-only");
         var wrapper = input.closest("[data-link-id]");
         var required = wrapper && wrapper.querySelector("[data-required]") && input.type !== "checkbox" && !input.hasAttribute("data-other");
         if (required && input.type !== "file") input.required = show;

@@ -44,7 +44,16 @@ DECLARED_PLAINTEXT = {
     "patients.StateWaitlistEntry": {"email", "state"},
     # Questionnaire wording is the product, not a patient's data.
     "intake.Questionnaire": {"slug", "url", "title"},
-    "intake.QuestionnaireVersion": {"title", "description", "status", "variables"},
+    # Codes, variables and kept FHIR extensions describe the questionnaire, never a patient.
+    "intake.QuestionnaireVersion": {
+        "title",
+        "description",
+        "status",
+        "variables",
+        "codes",
+        "extensions",
+        "element_extensions",
+    },
     "intake.Item": {
         "link_id",
         "type",
@@ -62,8 +71,16 @@ DECLARED_PLAINTEXT = {
         "enable_when_expression",
         "variables",
         "score_bands",
+        # initial values are the author's defaults; a patient's answer is in the response
+        "codes",
+        "initial",
+        "entry_format",
+        "item_control",
+        "units",
+        "extensions",
+        "element_extensions",
     },
-    "intake.AnswerOption": {"code", "display"},
+    "intake.AnswerOption": {"code", "display", "kind", "system", "extensions"},
     "intake.EnableWhen": {"question", "operator", "answer"},
     # Which *steps* are done (every patient has the same steps); answers are encrypted.
     # The digest of the submitted content survives a purge; a hash reveals no answer.

@@ -94,25 +94,64 @@ def test_export_is_valid_fhir_and_round_trips_losslessly(demo_version, demo_data
     ("mutate", "message"),
     [
         (
-            lambda d: d["item"][0]["item"][0].update(type="quantity"),
-            "item type 'quantity' is not supported",
+            lambda d: d["item"][0]["item"][0].update(type="reference"),
+            "item type 'reference' is not supported",
         ),
         (
-            lambda d: d["item"][0]["item"][0].update(answerValueSet="http://x"),
-            "'answerValueSet' is not supported",
+            lambda d: d["item"][0]["item"][0].update(
+                answerValueSet="http://loinc.org/vs/LL361-7", answerOption=[]
+            ),
+            "external ValueSet",
         ),
         (
-            lambda d: d["item"][0]["item"][0].update(initial=[{"valueString": "x"}]),
-            "'initial' is not supported",
+            lambda d: d["item"][0]["item"][0].update(answerValueSet="#missing", answerOption=[]),
+            "not a contained ValueSet",
         ),
         (
-            lambda d: d["item"][0]["item"][0]["answerOption"].append({"valueString": "x"}),
-            "must be a valueCoding",
+            lambda d: d["item"][0]["item"][0]["answerOption"].append(
+                {"valueReference": {"reference": "Patient/1"}}
+            ),
+            r"answerOption\[4\] must be one valueCoding",
+        ),
+        (
+            lambda d: d["item"][0]["item"][3].update(initial=[{"valueString": "x"}]),
+            "valueString does not fit a 'boolean' question",
         ),
         (lambda d: d.update(copyright="x"), "'copyright' is not supported"),
         (
-            lambda d: d["item"][0].setdefault("extension", []).append({"url": "http://other/ext"}),
-            "http://other/ext",
+            lambda d: d["item"][0]["item"][1].update(
+                modifierExtension=[{"url": "http://other/mod", "valueBoolean": True}]
+            ),
+            r"Questionnaire.item\[0\].item\[1\]: modifierExtension",
+        ),
+        (
+            lambda d: d["item"][0]["item"][5]["enableWhen"][0].update(operator="~"),
+            "sudden-onset-details: enableWhen\\[0\\] has an unknown operator '~'",
+        ),
+        (
+            lambda d: d["item"][0]["item"][5]["enableWhen"][0].update(question="nowhere"),
+            "refers to a question that does not exist",
+        ),
+        (
+            lambda d: (
+                d["item"][0]["item"][5]["enableWhen"][0].update(
+                    answerBoolean=None, answerCoding={"code": "yes"}
+                )
+                or d["item"][0]["item"][5]["enableWhen"][0].pop("answerBoolean")
+            ),
+            "uses answerCoding against a 'boolean' question",
+        ),
+        (
+            lambda d: d["item"][1]["item"][2]["enableWhen"][0].update(
+                answerCoding={"code": "no-such-option"}
+            ),
+            "expects 'no-such-option', which is not one of the question's options",
+        ),
+        (
+            lambda d: d["item"][1]["item"][2]["enableWhen"][0].update(
+                question="weight-kg", answerCoding={"code": "70"}
+            ),
+            "uses answerCoding against a 'decimal' question",
         ),
     ],
 )

@@ -2,12 +2,15 @@
 
 import pytest
 
+from intake.fhir import questionnaire_import_fhir
 from intake.models import QuestionnaireResponse, ResponseStatus
 from intake.services import (
     questionnaire_response_complete,
     questionnaire_response_save_step,
     questionnaire_response_start,
+    questionnaire_version_publish,
 )
+from intake.structure import version_structure_load
 from intake.validation import validate_step
 
 pytestmark = pytest.mark.django_db
@@ -203,16 +206,47 @@ def test_a_disguised_upload_is_an_error_on_its_question(patient, demo_version, d
     assert response.attachments.count() == 0
 
 
+def _stolen_attachment_ref(patient, demo_version, demo_structure, photo_upload) -> str:
+    """The public id of a file another patient uploaded to their own response."""
+    other = _answer_all(patient.__class__.objects.create(user=patient.user.__class__.objects.create(email="o@example.com")),
+                        demo_version, demo_structure, photo_upload)  # fmt: skip
+    return str(other.attachments.get().public_id)
+
+
 def test_an_attachment_answer_must_be_a_file_of_this_response(
     patient, demo_version, demo_structure, photo_upload
 ):
-    other = _answer_all(patient.__class__.objects.create(user=patient.user.__class__.objects.create(email="o@example.com")),
-                        demo_version, demo_structure, photo_upload)  # fmt: skip
-    stolen = str(other.attachments.get().public_id)
+    """The ownership check itself: a reference that reaches validation (here from the
+    response's stored answers, as a copied or tampered record would carry it) naming another
+    response's file is refused. The question is answered, so `required` plays no part."""
+    stolen = _stolen_attachment_ref(patient, demo_version, demo_structure, photo_upload)
     response = questionnaire_response_start(patient=patient, version=demo_version)
+    response.answers = {"scalp-photo": {"value": [stolen], "text": "", "type": "attachment"}}
+    response.save()
     outcome = questionnaire_response_save_step(
         response=response, structure=demo_structure, step_link_id="photos-and-goals",
+        raw={"treatment-preference": ["both"], "attestation": ["confirmed"]},
+    )  # fmt: skip
+    assert outcome.result.errors == {"scalp-photo": ["Please upload the file again."]}
+
+
+def test_a_posted_attachment_reference_is_never_taken_as_the_answer(
+    patient, demo_data, demo_version, demo_structure, photo_upload
+):
+    """With the upload optional, a posted id of someone else's file is simply ignored: only
+    a file uploaded with the request (or already stored for this response) answers it."""
+    stolen = _stolen_attachment_ref(patient, demo_version, demo_structure, photo_upload)
+    scalp = demo_data["item"][3]["item"][0]
+    assert scalp["linkId"] == "scalp-photo"
+    scalp["required"] = False
+    demo_data["url"] += "-optional-photo"
+    draft = questionnaire_import_fhir(data=demo_data).version
+    version = questionnaire_version_publish(version=draft)
+    structure = version_structure_load(version=version)
+    response = questionnaire_response_start(patient=patient, version=version)
+    outcome = questionnaire_response_save_step(
+        response=response, structure=structure, step_link_id="photos-and-goals",
         raw={"treatment-preference": ["both"], "attestation": ["confirmed"], "scalp-photo": [stolen]},
     )  # fmt: skip
-    assert not outcome.result.is_valid
-    assert "scalp-photo" in outcome.result.errors
+    assert outcome.result.is_valid
+    assert "scalp-photo" not in QuestionnaireResponse.objects.get(pk=response.pk).answers

@@ -13,9 +13,25 @@ from tests.patients.factories import PatientFactory
 pytestmark = pytest.mark.django_db
 
 
-def _years_ago(years: int, days: int = 0) -> str:
-    today = timezone.localdate()
-    return (today.replace(year=today.year - years) - datetime.timedelta(days=days)).isoformat()
+def _years_ago(years: int, days: int = 0, today: datetime.date | None = None) -> str:
+    """The birth date of someone turning `years` today (minus `days`). On 29 February the
+    anniversary in a common year is 28 February, as patients.services.age_on counts it."""
+    today = today or timezone.localdate()
+    try:
+        anniversary = today.replace(year=today.year - years)
+    except ValueError:  # 29 February, and the year `years` ago had none
+        anniversary = today.replace(year=today.year - years, day=28)
+    return (anniversary - datetime.timedelta(days=days)).isoformat()
+
+
+@pytest.mark.parametrize("today", [datetime.date(2028, 2, 29), datetime.date(2027, 6, 1)])
+def test_the_years_ago_helper_is_right_on_every_day(today):
+    from patients.services import age_on
+
+    born = datetime.date.fromisoformat(_years_ago(18, today=today))
+    just_short = datetime.date.fromisoformat(_years_ago(18, days=-1, today=today))
+    assert age_on(date_of_birth=born, today=today) == 18
+    assert age_on(date_of_birth=just_short, today=today) == 17
 
 
 def test_a_new_patient_is_sent_to_the_eligibility_screen_first(patient_client):
