@@ -20,8 +20,12 @@ run: $(STAMP)
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# axe-core for the accessibility browser tests, exactly as package-lock.json pins it.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+
 ## test: the whole suite; uses DATABASE_URL / REDIS_URL when set (CI sets both)
-test: $(STAMP)
+test: $(STAMP) node_modules/axe-core/axe.min.js
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## run-full: web + worker + beat against local PostgreSQL and Redis (see Procfile)
