@@ -53,6 +53,18 @@ def _violations(page, axe_source: str) -> list[dict]:
     return [v for v in result["violations"] if v["impact"] in BLOCKING]
 
 
+# Bytes of the same-origin stylesheets and scripts a page links (a patient on a slow phone
+# downloads all of them); JS stays under the issue's 30 KB budget.
+WEIGHT = """async () => {
+  const urls = kind => [...document.querySelectorAll(kind)].map(e => e.href || e.src)
+    .filter(u => u.startsWith(location.origin));
+  const size = async list => (await Promise.all(list.map(u => fetch(u).then(r => r.text()))))
+    .reduce((n, t) => n + new TextEncoder().encode(t).length, 0);
+  return {css: await size(urls('link[rel=stylesheet]')), js: await size(urls('script[src]'))};
+}"""
+JS_BUDGET = 30_000
+
+
 def _describe(name: str, violations: list[dict]) -> str:
     lines = [f"{name}:"]
     for v in violations:
@@ -104,9 +116,11 @@ def test_patient_pages_have_no_serious_accessibility_violations(
     page, base = a11y_page, live_server.url
     patient, response = patient_ready_to_pay
     found: dict[str, list[dict]] = {}
+    weights: dict[str, dict] = {}
 
     def check(name: str) -> None:
         page.wait_for_load_state()
+        weights[name] = page.evaluate(WEIGHT)
         found[name] = _violations(page, axe_source)
         screenshot(page, f"a11y-{name}")
 
@@ -144,6 +158,8 @@ def test_patient_pages_have_no_serious_accessibility_violations(
     page.goto(f"{base}/cases/")
     check("dashboard")
 
+    print("\n".join(f"{name}: CSS {w['css']} B, JS {w['js']} B" for name, w in weights.items()))
+    assert all(w["js"] < JS_BUDGET for w in weights.values()), weights
     failures = {name: v for name, v in found.items() if v}
     report = "\n".join(_describe(name, v) for name, v in failures.items())
     print(report or "axe: no serious or critical violations")
@@ -168,6 +184,9 @@ def test_intake_step_is_checked_and_reported(
     _sign_in(page, live_server.url, patient.user.email)
     page.goto(f"{live_server.url}/intake/{response.public_id}/step/1/")
     page.wait_for_load_state()
+    weight = page.evaluate(WEIGHT)
+    print(f"intake step: CSS {weight['css']} B, JS {weight['js']} B")
+    assert weight["js"] < JS_BUDGET
     violations = _violations(page, axe_source)
     screenshot(page, "a11y-intake-step")
     print(_describe("intake step (report only)", violations) if violations else "intake: clean")
