@@ -20,8 +20,15 @@ run: $(STAMP)
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# axe-core for the accessibility browser tests, exactly as package-lock.json pins it. A stamp,
+# not axe.min.js itself: npm gives unpacked files a 1985 mtime, which would always look stale.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 ## test: the whole suite; uses DATABASE_URL / REDIS_URL when set (CI sets both)
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## run-full: web + worker + beat against local PostgreSQL and Redis (see Procfile)

@@ -18,6 +18,7 @@ def seed(*, stdout: TextIO) -> None:
             "mdi_offering_id": DEMO_OFFERING_ID,
             "price_minor": DEMO_PRICE_MINOR,
             "currency": "usd",
+            "description": "For thinning hair at the crown in adult men, if a clinician agrees.",
         },
     )
     if created:

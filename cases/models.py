@@ -110,6 +110,9 @@ class Offering(models.Model):
     )
     currency = models.CharField(max_length=3, default="usd")
     is_active = models.BooleanField(default=True)
+    description = models.CharField(
+        max_length=200, blank=True, help_text="One line for the public home page."
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -13,12 +13,14 @@ from cases.models import (
     CaseMessage,
     CaseStatus,
     CaseTimelineEntry,
+    Offering,
     PrescriptionStatus,
     TimelineOutcome,
 )
 from core.security import get_owned_or_404
 from intake.models import QuestionnaireResponse, ResponseStatus
 from patients.models import Patient
+from payments.money import money_display
 
 # What the patient's history shows: every status MDI reported, whether it moved the case
 # (applied) or arrived after a newer one (stale) or repeated the current one (duplicate).
@@ -136,3 +138,26 @@ def action_request_get_for_patient(*, patient: Patient, action_id: int) -> Actio
         owner={"case__patient": patient},
         pk=action_id,
     )
+
+
+@dataclass(frozen=True)
+class OfferingSummary:
+    name: str
+    description: str
+    price: str  # "" when no price is set yet: the page then names no amount
+
+
+def offerings_for_home() -> list[OfferingSummary]:
+    """What the brand treats, for the public landing page: one query, whatever the count."""
+    return [
+        OfferingSummary(
+            name=offering.name,
+            description=offering.description,
+            price=(
+                money_display(amount=offering.price_minor, currency=offering.currency)
+                if offering.price_minor
+                else ""
+            ),
+        )
+        for offering in Offering.objects.filter(is_active=True).order_by("name", "pk")
+    ]

@@ -1,15 +1,58 @@
 import csv
+import json
+import re
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from core.audit import access_log_record, access_log_record_many
 from core.models import AccessLog, AccessLogAction, PurgeLog, SecurityEvent
 from core.roles import VIEW_CLINICAL_ANSWERS
 from core.security import username_digest
+
+EMPTY = "-"
+
+
+def address_display(address: dict | None) -> SafeString | str:
+    """A postal address as people read it, one line each, instead of a Python dict."""
+    if not address:
+        return EMPTY
+    city_line = " ".join(
+        part
+        for part in (
+            ", ".join(p for p in (address.get("city"), address.get("state")) if p),
+            address.get("zip") or "",
+        )
+        if part
+    )
+    lines = [address.get("line1"), address.get("line2"), city_line]
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
+
+
+def _breakable(text: str) -> SafeString:
+    """Text with optional line-break points (<wbr>) after ".", ":" and "_"."""
+    parts = re.split(r"(?<=[.:_])", text)
+    return format_html_join(mark_safe("<wbr>"), "{}", ((part,) for part in parts))
+
+
+def mapping_display(value: object) -> SafeString | str:
+    """Structured data for staff: a key/value list, nested values as compact JSON text."""
+    if not value:
+        return EMPTY
+    if not isinstance(value, dict):
+        return format_html('<span class="mapping-value">{}</span>', json.dumps(value))
+    rows = (
+        (key, item if isinstance(item, str) else json.dumps(item, sort_keys=True))
+        for key, item in sorted(value.items())
+    )
+    return format_html(
+        '<dl class="mapping">{}</dl>', format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows)
+    )
 
 
 class ReadOnlyAdminMixin:
@@ -113,10 +156,9 @@ class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "actor",
         "role",
         "action",
-        "object_type",
-        "object_id",
+        "object_shown",
         "patient_user_id",
-        "screen",
+        "screen_shown",
         "ip_address",
     ]
     list_filter = ["action", "object_type", "role"]
@@ -124,6 +166,16 @@ class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["actor"]
     date_hierarchy = "at"
     actions = ["export_csv"]
+
+    # One column for what was opened, and line-break points in the long screen names, so the
+    # list fits 1280 px without breaking words mid-way.
+    @admin.display(description="Object", ordering="object_type")
+    def object_shown(self, obj: AccessLog) -> SafeString:
+        return _breakable(f"{obj.object_type} #{obj.object_id}")
+
+    @admin.display(description="Screen", ordering="screen")
+    def screen_shown(self, obj: AccessLog) -> SafeString:
+        return _breakable(obj.screen)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

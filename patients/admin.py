@@ -10,7 +10,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin, ReadOnlyInlineMixin
+from core.admin import (
+    AccessLoggedAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInlineMixin,
+    address_display,
+)
 from core.audit import access_log_record
 from core.models import AccessLogAction
 from patients.forms import STATE_CHOICES
@@ -67,7 +72,7 @@ class PatientAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     list_select_related = ["user"]
     fields = [
         "public_id", "user", "state_of_residence", "date_of_birth", "legal_first_name",
-        "legal_last_name", "sex_at_birth", "phone", "shipping_address",
+        "legal_last_name", "sex_at_birth", "phone", "shipping_address_display",
         "eligibility_confirmed_at", "identity_completed_at", "mdi_patient_id",
     ]  # fmt: skip
     readonly_fields = fields
@@ -76,6 +81,10 @@ class PatientAdmin(AccessLoggedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
     def accessed_patient_user_id(self, obj: Patient) -> int:
         return obj.user_id
+
+    @admin.display(description="Shipping address")
+    def shipping_address_display(self, obj: Patient) -> str:
+        return address_display(obj.shipping_address)
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return request.user.has_perm(CORRECT_ELIGIBILITY)

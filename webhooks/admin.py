@@ -9,7 +9,12 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from core.admin import AccessLoggedAdminMixin, ReadOnlyAdminMixin, ReadOnlyInlineMixin
+from core.admin import (
+    AccessLoggedAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInlineMixin,
+    mapping_display,
+)
 from webhooks.models import WebhookDelivery, WebhookEvent
 from webhooks.providers import UnsafeJson, load_json
 from webhooks.services import webhook_event_mark_resolved, webhook_event_reprocess
@@ -148,10 +153,15 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "provider",
         "received_at",
         "client_ip",
-        "headers",
+        "headers_display",
         "body_size",
         "outcome",
         "failure_reason",
         "event",
     ]
     fields = readonly_fields
+
+    # Headers (secrets already redacted) as "Name: value" rows, not a Python dict.
+    @admin.display(description="Headers")
+    def headers_display(self, obj: WebhookDelivery) -> str:
+        return mapping_display(obj.headers)

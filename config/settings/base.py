@@ -7,10 +7,12 @@ in-process after commit, the embedded MDI sandbox and sandbox payments.
 
 import base64
 import hashlib
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -20,6 +22,17 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-only-insecure-key-change-me-in-every-real-env")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 SITE_NAME = env("SITE_NAME", default="Thinclinic")
+# --- Brand: re-skin a deployment from the environment, never by editing templates ---------
+# The logo is a path under STATIC_URL (a file shipped in static/), so it passes the CSP's
+# img-src 'self'; the colour reaches pages through /brand.css (no inline style under the CSP).
+BRAND_LOGO_URL = env("BRAND_LOGO_URL", default="brand/logo.svg")
+BRAND_PRIMARY_COLOR = env("BRAND_PRIMARY_COLOR", default="#1f5f8b")
+# A bad value would be written straight into a stylesheet: refuse to start instead.
+if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})", BRAND_PRIMARY_COLOR):
+    raise ImproperlyConfigured(
+        f"BRAND_PRIMARY_COLOR must be a hex colour like #1f5f8b, not {BRAND_PRIMARY_COLOR!r}"
+    )
+SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="support@localhost")
 # The public origin used in links we send (password reset, notifications).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # USPS codes of the states where the brand's clinicians are licensed.

@@ -86,7 +86,8 @@ DECLARED_PLAINTEXT = {
     # The digest of the submitted content survives a purge; a hash reveals no answer.
     "intake.QuestionnaireResponse": {"status", "completed_steps", "content_sha256"},
     "intake.ResponseAttachment": {"link_id", "stored_name", "mime_type", "mdi_file_id"},
-    "cases.Offering": {"name", "mdi_offering_id", "questionnaire_slug", "currency"},
+    # The public catalogue: its one-line description is marketing copy, not PHI.
+    "cases.Offering": {"name", "mdi_offering_id", "questionnaire_slug", "currency", "description"},
     "cases.Case": {
         "submission_status",
         "submission_error",
