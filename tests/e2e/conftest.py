@@ -78,7 +78,7 @@ def fake_mdi() -> None:
 @pytest.fixture
 def task_runner(settings, live_server, tmp_path) -> Iterator[str]:
     """Where the browser tests' background tasks run. With a broker configured (CI: Redis),
-    a real `celery worker` process on a queue of this test's own, reading the same test
+    a real `celery worker` process on a Redis database of its own, reading the same test
     database: tasks cross the broker as in production, and a page must wait for them. On the
     embedded default (no broker) they run in-process, as `make run` runs them."""
     if not settings.REDIS_URL:
@@ -86,18 +86,17 @@ def task_runner(settings, live_server, tmp_path) -> Iterator[str]:
         return
     import subprocess
     import sys
-    import uuid
 
     from django.db import connection
 
     from config.celery_app import app
 
-    queue = f"e2e-{uuid.uuid4().hex[:8]}"
+    broker = _own_redis_database(settings.REDIS_URL)
     db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test_worker",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "REDIS_URL": broker,
         "TEST_WORKER_DATABASE_NAME": db["NAME"],
         "PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
         "MDI_API_BASE_URL": settings.MDI_API_BASE_URL,
@@ -111,24 +110,26 @@ def task_runner(settings, live_server, tmp_path) -> Iterator[str]:
     worker = subprocess.Popen(
         [
             *(sys.executable, "-m", "celery", "-A", "config.celery_app", "worker"),
-            *("--pool=solo", "-Q", queue, "--without-gossip", "--without-mingle"),
+            # --purge: messages a killed earlier run left in this database are not ours.
+            *("--pool=solo", "--purge", "--without-gossip", "--without-mingle"),
             *("--without-heartbeat", "-l", "INFO"),
         ],
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    saved = (app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue)
+    saved = (app.conf.task_always_eager, app.conf.broker_url)
     app.conf.task_always_eager = False
-    app.conf.broker_url = settings.REDIS_URL
-    app.conf.task_default_queue = queue
+    app.conf.broker_url = broker
+    _drop_broker_connections(app)
     try:
-        _wait_for_worker(app, queue, worker, log)
+        _wait_for_worker(worker, log)
         yield "worker"
         # Proof the tasks crossed the broker: the worker, not this process, ran them.
         assert " succeeded in " in log.read_text(), "the worker ran no task"
     finally:
-        app.conf.task_always_eager, app.conf.broker_url, app.conf.task_default_queue = saved
+        app.conf.task_always_eager, app.conf.broker_url = saved
+        _drop_broker_connections(app)
         worker.terminate()
         try:
             worker.wait(timeout=10)
@@ -136,7 +137,27 @@ def task_runner(settings, live_server, tmp_path) -> Iterator[str]:
             worker.kill()
 
 
-def _wait_for_worker(app: object, queue: str, worker: object, log: Path) -> None:
+def _own_redis_database(url: str) -> str:
+    """The next Redis database after the suite's: the worker's queue shares nothing with
+    anything else using REDIS_URL (a cache, another run's broker)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(number + 1) % 16}"))
+
+
+def _drop_broker_connections(app: object) -> None:
+    """Celery caches its publishing connections; ones opened for the in-memory broker by
+    earlier tests would swallow the messages meant for the worker."""
+    from kombu import pools
+
+    pools.reset()  # kombu's process-wide pools, keyed by broker: closed and forgotten
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def _wait_for_worker(worker: object, log: Path) -> None:
     import time
 
     deadline = time.monotonic() + 30
