@@ -145,6 +145,7 @@ class OfferingSummary:
     name: str
     description: str
     price: str  # "" when no price is set yet: the page then names no amount
+    questionnaire_slug: str  # its "Start a visit" begins this questionnaire
 
 
 def offerings_for_home() -> list[OfferingSummary]:
@@ -158,6 +159,7 @@ def offerings_for_home() -> list[OfferingSummary]:
                 if offering.price_minor
                 else ""
             ),
+            questionnaire_slug=offering.questionnaire_slug,
         )
         for offering in Offering.objects.filter(is_active=True).order_by("name", "pk")
     ]

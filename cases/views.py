@@ -27,7 +27,8 @@ from core.audit import access_log_record
 from core.exceptions import DomainError
 from core.middleware import passive_request
 from intake.selectors import (
-    questionnaire_default,
+    CHOSEN_QUESTIONNAIRE_SESSION_KEY,
+    questionnaire_for_new_intake,
     questionnaire_new_intake_allowed_at,
     questionnaire_response_current_for_patient,
     questionnaire_response_get_for_patient,
@@ -136,7 +137,9 @@ def new_visit(request: HttpRequest) -> HttpResponse:
     """Starting another visit while one is active asks first and explains; while a recent
     disqualifying answer still holds, the page says when a new visit can start instead."""
     patient = patient_get_or_create(user=request.user)
-    questionnaire = questionnaire_default()
+    questionnaire = questionnaire_for_new_intake(
+        slug=request.session.get(CHOSEN_QUESTIONNAIRE_SESSION_KEY)
+    )
     if questionnaire is not None and not questionnaire_response_current_for_patient(
         patient=patient
     ):

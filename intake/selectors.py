@@ -27,6 +27,25 @@ def questionnaire_version_published(*, slug: str) -> QuestionnaireVersion | None
     )
 
 
+# The questionnaire a patient picked (an offering's "Start a visit"), kept in the session
+# across sign-up, eligibility and identity until their next intake starts.
+CHOSEN_QUESTIONNAIRE_SESSION_KEY = "intake_chosen_questionnaire"
+
+
+def questionnaire_for_new_intake(*, slug: str | None) -> Questionnaire | None:
+    """The published questionnaire the patient chose, or the default when they chose none
+    (or chose one that is not published any more)."""
+    if slug:
+        chosen = (
+            Questionnaire.objects.filter(slug=slug, versions__status=VersionStatus.PUBLISHED)
+            .distinct()
+            .first()
+        )
+        if chosen is not None:
+            return chosen
+    return questionnaire_default()
+
+
 def questionnaire_default() -> Questionnaire | None:
     """The questionnaire a new patient starts (the brand's only product for now)."""
     return (

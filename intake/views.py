@@ -14,7 +14,8 @@ from core.exceptions import DomainError
 from intake.models import QuestionnaireResponse, ResponseStatus
 from intake.rendering import step_fields
 from intake.selectors import (
-    questionnaire_default,
+    CHOSEN_QUESTIONNAIRE_SESSION_KEY,
+    questionnaire_for_new_intake,
     questionnaire_response_current_for_patient,
     questionnaire_response_get_for_patient,
     questionnaire_version_published,
@@ -61,6 +62,17 @@ def intake_waiting_period_page(
     return render(request, "intake/waiting_period.html", {"allowed_at": allowed_at})
 
 
+@require_http_methods(["GET"])
+def choose(request: HttpRequest, slug: str) -> HttpResponse:
+    """An offering's "Start a visit": remember which questionnaire, then go on as anyone
+    would (sign-up for a visitor, a new visit for a patient). The choice rides in the session
+    through sign-up, eligibility and identity; an unknown slug falls back to the default."""
+    request.session[CHOSEN_QUESTIONNAIRE_SESSION_KEY] = slug
+    if request.user.is_authenticated:
+        return redirect("cases:new_visit")
+    return redirect("accounts:signup")
+
+
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
     """Resume the patient's unfinished intake at its first incomplete step, or begin one."""
@@ -69,7 +81,9 @@ def start(request: HttpRequest) -> HttpResponse:
         return redirect("patients:start")
     response = questionnaire_response_current_for_patient(patient=patient)
     if response is None:
-        questionnaire = questionnaire_default()
+        questionnaire = questionnaire_for_new_intake(
+            slug=request.session.pop(CHOSEN_QUESTIONNAIRE_SESSION_KEY, None)
+        )
         version = questionnaire and questionnaire_version_published(slug=questionnaire.slug)
         if not version:
             return render(request, "intake/unavailable.html", status=503)

@@ -11,7 +11,7 @@ from core import ratelimit as limits
 from core.audit import access_log_record
 from core.models import AccessLogAction
 from core.uploads import UploadRejected, upload_open
-from intake.selectors import questionnaire_default
+from intake.selectors import CHOSEN_QUESTIONNAIRE_SESSION_KEY, questionnaire_for_new_intake
 from patients.forms import (
     EligibilityForm,
     IdentityForm,
@@ -67,7 +67,10 @@ def eligibility(request: HttpRequest) -> HttpResponse:
     initial = {"state": patient.state_of_residence, "date_of_birth": patient.date_of_birth}
     form = EligibilityForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        questionnaire = questionnaire_default()
+        # The age limit of the visit they chose (an offering's questionnaire), if any.
+        questionnaire = questionnaire_for_new_intake(
+            slug=request.session.get(CHOSEN_QUESTIONNAIRE_SESSION_KEY)
+        )
         try:
             decision = patient_check_eligibility(
                 patient=patient,
