@@ -112,8 +112,10 @@ def visit_wording(*, case: Case) -> VisitWording:
         return VisitWording(
             "Waiting for a clinician",
             "Your answers have reached the clinical team.",
-            "A clinician licensed in your state will pick up your visit, usually within one to "
-            "two business days.",
+            # No time is promised: the clinical partner reports when a clinician picks it up,
+            # and we have no figure of theirs to quote.
+            "A clinician licensed in your state will pick up your visit. We'll email you when "
+            "they do; there's nothing you need to do meanwhile.",
             True,
         )
     if case.status == CaseStatus.UNDER_REVIEW:

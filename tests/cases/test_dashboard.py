@@ -54,7 +54,7 @@ STATES = [
     ({"status": CaseStatus.SUBMITTED, "submission_status": SubmissionStatus.PENDING}, None,
      "Sending to a clinician", "we'll let you know when a clinician picks up your visit"),
     ({"status": CaseStatus.SUBMITTED, "submission_status": SubmissionStatus.SENT}, None,
-     "Waiting for a clinician", "usually within one to two business days"),
+     "Waiting for a clinician", "We'll email you when they do"),
     ({"status": CaseStatus.UNDER_REVIEW}, None,
      "Under review", "A clinician licensed in your state is reviewing your answers"),
     ({"status": CaseStatus.MORE_INFO_REQUESTED}, None,
