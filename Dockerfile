@@ -1,9 +1,12 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# Production settings by default: they refuse to start without real keys (see .env.example).
+ENV DJANGO_ENV=production
 WORKDIR /app
 COPY pyproject.toml ./
 RUN pip install --no-cache-dir . && useradd --create-home app
 COPY . .
+# Collecting static files needs no secrets; the local settings' throwaway ones serve the build.
 RUN DJANGO_ENV=local python manage.py collectstatic --noinput
 USER app
 EXPOSE 8000

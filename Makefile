@@ -45,3 +45,8 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## clean-db: forget the embedded default's data (SQLite database, test database, uploads)
+clean-db:
+	rm -f db.sqlite3 db.sqlite3-shm db.sqlite3-wal .test-db.sqlite3 .test-db.sqlite3-shm .test-db.sqlite3-wal
+	rm -rf private_media

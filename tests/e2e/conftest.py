@@ -138,13 +138,14 @@ def task_runner(settings, live_server, tmp_path) -> Iterator[str]:
 
 
 def _own_redis_database(url: str) -> str:
-    """The next Redis database after the suite's: the worker's queue shares nothing with
-    anything else using REDIS_URL (a cache, another run's broker)."""
+    """A Redis database beside the suite's (the next one; the one before for the last): the
+    worker's queue shares nothing with what uses REDIS_URL, and never database 0, where
+    `make run-full` keeps its broker."""
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
     number = int(parts.path.strip("/") or 0)
-    return urlunsplit(parts._replace(path=f"/{(number + 1) % 16}"))
+    return urlunsplit(parts._replace(path=f"/{number + 1 if number < 15 else 14}"))
 
 
 def _drop_broker_connections(app: object) -> None:
