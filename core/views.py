@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from cases.selectors import offerings_for_home
 from core.brand import brand_stylesheet
-from core.health import health_check_broker, health_check_database
+from core.health import health_check_broker, health_check_database, health_check_migrations
 
 logger = logging.getLogger(__name__)
 
@@ -64,19 +64,40 @@ def server_error(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """For load balancers: 200 only when the database (and the broker, if any) answer."""
+    """Liveness: the process answers. No dependency is asked, so a database outage makes the
+    load balancer stop sending traffic (/readyz) without the orchestrator killing every web
+    process over it."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness, for the load balancer: 200 only when the database and the broker (if any)
+    answer and every migration is applied."""
     database = health_check_database()
-    broker = health_check_broker()
-    healthy = database is None and broker is None
+    checks = {
+        "database": database,
+        "broker": health_check_broker(),
+        # Unknowable without the database; asking would only repeat its failure.
+        "migrations": health_check_migrations() if database is None else "database unavailable",
+    }
     # The endpoint is public: exception names tell an attacker what runs behind it. Only the
     # log, which operations read, gets them.
-    for component, reason in (("database", database), ("broker", broker)):
+    for component, reason in checks.items():
         if reason is not None:
-            logger.warning("healthz: %s unavailable (%s)", component, reason)
+            logger.warning("readyz: %s unavailable (%s)", component, reason)
+    healthy = all(reason is None for reason in checks.values())
+    broker_when_healthy = "ok" if settings.REDIS_URL else "not configured"
     body = {
         "status": "ok" if healthy else "unavailable",
-        "database": "ok" if database is None else "unavailable",
-        "broker": ("unavailable" if broker else ("ok" if settings.REDIS_URL else "not configured")),
+        "database": "ok" if checks["database"] is None else "unavailable",
+        "broker": (
+            "unavailable"
+            if checks["broker"]
+            else ("ok" if settings.REDIS_URL else "not configured")
+        ),
+        "migrations": "ok" if checks["migrations"] is None else "unavailable",
     }
     return JsonResponse(body, status=200 if healthy else 503)
 

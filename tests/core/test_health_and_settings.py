@@ -44,35 +44,59 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.django_db
-def test_healthz_is_ok_when_the_database_answers(client):
-    response = client.get(reverse("healthz"))
+def test_readyz_is_ok_when_the_database_answers_and_migrations_are_applied(client):
+    response = client.get(reverse("readyz"))
     assert response.status_code == 200
-    assert response.json()["database"] == "ok"
-    assert response.json()["status"] == "ok"
+    body = response.json()
+    assert (body["status"], body["database"], body["migrations"]) == ("ok", "ok", "ok")
 
 
 @pytest.mark.django_db
-def test_healthz_is_503_when_the_database_is_down_and_names_no_exception(client, caplog):
+def test_readyz_is_503_when_the_database_is_down_and_names_no_exception(client, caplog):
     with mock.patch(
         "django.db.backends.utils.CursorWrapper.execute", side_effect=OperationalError("down")
     ):
-        response = client.get(reverse("healthz"))
+        response = client.get(reverse("readyz"))
     assert response.status_code == 503
     body = json.loads(response.content)
     # The broker is "ok" in CI (Redis configured) and "not configured" on a laptop.
     assert (body["status"], body["database"]) == ("unavailable", "unavailable")
     assert body["broker"] in {"ok", "not configured"}
-    assert set(body) == {"status", "database", "broker"}
+    assert set(body) == {"status", "database", "broker", "migrations"}
     assert b"Error" not in response.content
     assert any("OperationalError" in r.getMessage() for r in caplog.records)  # logged, not shown
 
 
 @pytest.mark.django_db
-def test_healthz_checks_the_broker_when_one_is_configured(client, settings):
+def test_healthz_is_liveness_only_and_stays_200_when_the_database_is_down(client):
+    with mock.patch(
+        "django.db.backends.utils.CursorWrapper.execute", side_effect=OperationalError("down")
+    ):
+        response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_checks_the_broker_when_one_is_configured(client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    response = client.get(reverse("healthz"))
+    response = client.get(reverse("readyz"))
     assert response.status_code == 503
     assert response.json()["broker"] == "unavailable"
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_while_a_migration_is_not_applied(client, monkeypatch):
+    from django.db.migrations.executor import MigrationExecutor
+
+    monkeypatch.setattr("core.health._migrations_applied", False)
+    monkeypatch.setattr(
+        MigrationExecutor, "migration_plan", lambda self, targets: [("a migration", False)]
+    )
+    response = client.get(reverse("readyz"))
+    assert response.status_code == 503
+    assert response.json()["migrations"] == "unavailable"
+    assert b"migration" not in response.content.replace(b'"migrations"', b"")
 
 
 @pytest.mark.parametrize(

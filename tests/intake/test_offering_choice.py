@@ -67,9 +67,7 @@ def test_a_visitor_who_starts_from_an_offering_gets_its_intake_after_signing_up(
     assert response.version.questionnaire.slug == mood
 
 
-def test_without_a_choice_or_with_an_unknown_one_the_default_intake_starts(
-    client, two_offerings
-):
+def test_without_a_choice_or_with_an_unknown_one_the_default_intake_starts(client, two_offerings):
     hair, _ = two_offerings
     client.get(reverse("intake:choose", args=["no-such-thing"]))
     client, patient = _identified_client(client)
