@@ -92,11 +92,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     body = {
         "status": "ok" if healthy else "unavailable",
         "database": "ok" if checks["database"] is None else "unavailable",
-        "broker": (
-            "unavailable"
-            if checks["broker"]
-            else ("ok" if settings.REDIS_URL else "not configured")
-        ),
+        "broker": "unavailable" if checks["broker"] else broker_when_healthy,
         "migrations": "ok" if checks["migrations"] is None else "unavailable",
     }
     return JsonResponse(body, status=200 if healthy else 503)
