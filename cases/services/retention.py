@@ -1,4 +1,5 @@
-"""Retention of a closed visit's local answers (settings.CLOSED_VISIT_ANSWER_RETENTION_DAYS).
+"""Retention of a closed visit's local answers and photos
+(settings.CLOSED_VISIT_ANSWER_RETENTION_DAYS).
 
 The clinical record lives at our clinical partner (MDI); our copy of the intake answers and
 their attachments exists to run the visit. Once a visit has been closed longer than the
@@ -10,11 +11,13 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cases.models import CASE_TERMINAL, Case, PrescriptionStatus
+from cases.models import CASE_TERMINAL, ActionRequest, Case, CaseMessage, PrescriptionStatus
 from core.models import PurgeKind, PurgeLog
+from core.uploads import upload_delete
 from intake.services import questionnaire_response_purge
 
 logger = logging.getLogger(__name__)
@@ -49,6 +52,22 @@ def closed_visits_with_answers(*, now: datetime.datetime | None = None) -> Query
     )
 
 
+def _case_photos_purge(*, case: Case) -> int:
+    """The photos the patient sent in messages and for requests of a visit: clinical pictures
+    like the intake's, removed with its answers (the conversation's text stays, so the visit
+    still reads). The files go after commit; the rows only lose their file names."""
+    messages = (
+        CaseMessage.objects.select_for_update().filter(case=case).exclude(photo_stored_name="")
+    )
+    requests = ActionRequest.objects.select_for_update().filter(case=case).exclude(stored_name="")
+    names = [*messages.values_list("photo_stored_name", flat=True)]
+    names += requests.values_list("stored_name", flat=True)
+    messages.update(photo_stored_name="")
+    requests.update(stored_name="")
+    transaction.on_commit(lambda: upload_delete(names=names))
+    return len(names)
+
+
 def closed_visit_answers_purge(*, now: datetime.datetime | None = None) -> int:
     """Purge the answers and attachment files of every visit closed longer than the retention
     period. Each response is purged under its own lock; a second run finds nothing to do.
@@ -56,7 +75,10 @@ def closed_visit_answers_purge(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     purged = files = 0
     for case in closed_visits_with_answers(now=now).iterator(chunk_size=200):
-        done, removed = questionnaire_response_purge(response=case.intake_response, now=now)
+        with transaction.atomic():
+            done, removed = questionnaire_response_purge(response=case.intake_response, now=now)
+            if done:
+                removed += _case_photos_purge(case=case)
         purged += done
         files += removed
     if purged:

@@ -166,3 +166,42 @@ def test_the_daily_task_is_scheduled(settings):
     schedule = settings.CELERY_BEAT_SCHEDULE["closed-visit-answers-purge"]
     assert schedule["task"] == closed_visit_answers_purge_task.name
     assert schedule["schedule"] == 24 * 60 * 60
+
+
+def test_photos_sent_in_messages_and_for_requests_are_removed_with_the_answers(
+    declined_long_ago, django_capture_on_commit_callbacks
+):
+    from cases.models import ActionRequest, CaseMessage
+    from core.uploads import upload_sanitize, upload_store
+    from tests.cases.conftest import _jpeg
+
+    def stored(folder: str) -> str:
+        clean = upload_sanitize(uploaded=_jpeg("photo.jpg"), allowed_types={"image/jpeg"})
+        return upload_store(sanitized=clean, folder=folder)
+
+    message = CaseMessage.objects.create(
+        case=declined_long_ago,
+        direction="out",
+        sender="patient",
+        text="About two years.",
+        photo_stored_name=stored("messages"),
+        photo_mime_type="image/jpeg",
+    )
+    request = ActionRequest.objects.create(
+        case=declined_long_ago,
+        kind="file_upload",
+        stored_name=stored("case-files"),
+        mime_type="image/jpeg",
+    )
+    names = [message.photo_stored_name, request.stored_name]
+    assert all(private_storage().exists(name) for name in names)
+    intake_files = declined_long_ago.intake_response.attachments.count()
+
+    assert _purge(django_capture_on_commit_callbacks) == 1
+
+    message.refresh_from_db()
+    request.refresh_from_db()
+    assert (message.photo_stored_name, request.stored_name) == ("", "")
+    assert message.text == "About two years."  # the conversation still reads
+    assert not any(private_storage().exists(name) for name in names)
+    assert PurgeLog.objects.get().files == intake_files + 2
