@@ -56,3 +56,27 @@ def test_seed_demo_gives_an_old_readable_demo_offering_its_uuid(settings):
     call_command("seed_demo", stdout=io.StringIO())
     call_command("seed_demo", stdout=io.StringIO())
     assert list(Offering.objects.values_list("mdi_offering_id", flat=True)) == [DEMO_OFFERING_ID]
+
+
+def test_demo_code_prints_the_code_that_signs_a_demo_staff_member_in(settings, client):
+    from django.urls import reverse
+
+    from tests.accounts.factories import DEFAULT_PASSWORD, StaffUserFactory
+
+    settings.DEBUG = True
+    staff = StaffUserFactory(is_superuser=True)
+    out = io.StringIO()
+    call_command("demo_code", staff.email, stdout=out)
+    code = out.getvalue().strip()
+    assert len(code) == 6 and code.isdigit()
+    client.post(reverse("accounts:login"), {"username": staff.email, "password": DEFAULT_PASSWORD})
+    assert client.post(reverse("accounts:mfa_verify"), {"code": code}).status_code == 302
+    assert client.get("/staff/").status_code == 200
+
+
+def test_demo_code_refuses_to_run_without_debug(settings):
+    from tests.accounts.factories import StaffUserFactory
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("demo_code", StaffUserFactory().email, stdout=io.StringIO())

@@ -42,6 +42,10 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get_or_create(name=group_name)[0])
             role = group_name or "superuser"
             self.stdout.write(f"  {role:<18} {email:<24} {password}")
+        self.stdout.write(
+            "Staff then need a two-step code: scan the key shown at first sign-in with an "
+            "authenticator app, or run `python manage.py demo_code EMAIL` for the current one."
+        )
         for app_config in apps.get_app_configs():
             try:
                 demo = importlib.import_module(f"{app_config.name}.demo")
