@@ -17,6 +17,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", core_views.metrics, name="metrics"),
     path("brand.css", core_views.brand_css, name="brand_css"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),

@@ -2,6 +2,7 @@ import logging
 
 from django.conf import settings
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponsePermanentRedirect,
@@ -11,12 +12,15 @@ from django.http import (
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cases.selectors import offerings_for_home
 from core.brand import brand_stylesheet
 from core.health import health_check_broker, health_check_database, health_check_migrations
+from core.metrics import metrics_registry
 
 logger = logging.getLogger(__name__)
 
@@ -101,3 +105,18 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def ratelimited(request: HttpRequest, exception: Exception) -> HttpResponse:
     """settings.RATELIMIT_VIEW: a throttled request gets a plain 429 saying what to do."""
     return render(request, "core/ratelimited.html", status=429)
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition of core.metrics, behind METRICS_TOKEN (see settings)."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        if not settings.DEBUG:
+            raise Http404
+    else:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not constant_time_compare(given, token):
+            raise Http404  # no hint that anything lives here
+    return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -317,6 +317,10 @@ else:
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # named here so /metrics can measure it
+# /metrics (Prometheus): with a token set, only `Authorization: Bearer <token>` may read it;
+# without one it is served only with DEBUG on (a laptop), and is a 404 anywhere else.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
