@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_guid",
     "django_ratelimit",
     "csp",
     "core",
@@ -93,6 +95,9 @@ if MDI_SANDBOX_ENABLED:
     INSTALLED_APPS.append("mdi_sandbox")
 
 MIDDLEWARE = [
+    # A request id (X-Request-ID, or a new one) on every log line of the request and of the
+    # Celery tasks it enqueues (django-guid's Celery integration carries it in task headers).
+    "django_guid.middleware.guid_middleware",
     # First, so no later middleware (CSRF reads POST) meets an unreadable Content-Length.
     "core.middleware.ContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -391,12 +396,33 @@ if PAYMENTS_GATEWAY == "stripe":
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(STRIPE_CHECKOUT_ORIGIN)
 
 # --- Logging --------------------------------------------------------------------------------
-# Log lines carry ids, never names, answers or bodies: logs are not a PHI store.
+# Log lines carry ids, never names, answers or bodies: logs are not a PHI store. Each carries
+# the request id (django-guid), which also travels into the Celery tasks a request enqueues.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,  # a client's id is used only if it is a UUID; else a new one
+    "RETURN_HEADER": True,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True, log_parent=True)],
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+        # Production (config/settings/production.py): one JSON object per line.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(correlation_id)s %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
 }

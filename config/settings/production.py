@@ -4,6 +4,8 @@ A missing DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL or FIELD_ENCRYPT
 raises ImproperlyConfigured at start-up, so the app never runs on a local default.
 """
 
+import copy
+
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
@@ -96,3 +98,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Structured logs: one JSON object per line (level, logger, request id, message) for the log
+# pipeline; the same filter keeps the request id on every line.
+# A copy: base's dict stays as it is for anything else that imports it.
+LOGGING = copy.deepcopy(LOGGING)  # noqa: F405
+LOGGING["handlers"]["console"]["formatter"] = "json"
