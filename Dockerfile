@@ -10,4 +10,7 @@ COPY . .
 RUN DJANGO_ENV=local python manage.py collectstatic --noinput
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+# gunicorn reads WEB_CONCURRENCY: sync workers = 2 x CPU cores + 1 per container (gunicorn's
+# own rule of thumb); 3 suits one core. Set it per host rather than editing this file.
+ENV WEB_CONCURRENCY=3
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000"]
