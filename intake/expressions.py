@@ -27,19 +27,18 @@ from fhirpathpy.models import models
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
+from intake.fhir_urls import (
+    EXT_ORDINAL,
+    EXT_WEIGHT,
+    FHIR_EXT,
+    FHIRPATH,
+    SDC_EXT,
+)
 from intake.models import CHOICE_TYPES, ItemType
 from intake.structure import ItemNode, VariableNode, VersionStructure
 
 logger = logging.getLogger(__name__)
 
-FHIR_EXT = "http://hl7.org/fhir/StructureDefinition/"
-SDC_EXT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/"
-EXT_ORDINAL = FHIR_EXT + "ordinalValue"
-EXT_WEIGHT = FHIR_EXT + "itemWeight"
-EXT_VARIABLE = FHIR_EXT + "variable"
-EXT_CALCULATED = SDC_EXT + "sdc-questionnaire-calculatedExpression"
-EXT_ENABLE_WHEN_EXPRESSION = SDC_EXT + "sdc-questionnaire-enableWhenExpression"
-FHIRPATH = "text/fhirpath"
 # Expressions we deliberately do not run: each would fill or offer answers on the patient's
 # behalf (or query a server), which this engine does not do. Refused at import, by name.
 REFUSED_EXPRESSIONS = {

@@ -32,6 +32,18 @@ from intake.fhir_kinds import (
     options_from_fhir,
     quantity_to_fhir,
 )
+from intake.fhir_urls import (
+    EXT_DISQUALIFYING,
+    EXT_DISQUALIFYING_TEXT,
+    EXT_IMPORTANT,
+    EXT_ITEM_CONTROL,
+    EXT_MAX,
+    EXT_MAX_SIZE,
+    EXT_MIME,
+    EXT_MIN,
+    EXT_MINIMUM_AGE,
+    ITEM_CONTROL_SYSTEM,
+)
 from intake.models import (
     CHOICE_TYPES,
     AnswerOption,
@@ -55,17 +67,6 @@ from intake.scoring_fhir import (
     scoring_spec_defaults,
 )
 from intake.structure import ItemNode, OptionNode, version_structure_load
-
-FHIR_EXT = "http://hl7.org/fhir/StructureDefinition/"
-THINCLINIC_EXT = "https://thinclinic.dev/fhir/StructureDefinition/"
-EXT_MIN, EXT_MAX = FHIR_EXT + "minValue", FHIR_EXT + "maxValue"
-EXT_MIME, EXT_MAX_SIZE = FHIR_EXT + "mimeType", FHIR_EXT + "maxSize"
-EXT_ITEM_CONTROL = FHIR_EXT + "questionnaire-itemControl"
-EXT_IMPORTANT = THINCLINIC_EXT + "important-for-clinician"
-EXT_DISQUALIFYING = THINCLINIC_EXT + "disqualifying-answer"
-EXT_DISQUALIFYING_TEXT = THINCLINIC_EXT + "disqualifying-explanation"
-EXT_MINIMUM_AGE = THINCLINIC_EXT + "minimum-age"
-ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
 
 STATUS_TO_FHIR = {
     VersionStatus.DRAFT: "draft",

@@ -11,18 +11,18 @@ could not evaluate). intake.fhir calls these; keeping them apart keeps that modu
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from intake.fhir_urls import (
+    EXT_ENTRY_FORMAT,
+    EXT_HIDDEN,
+    EXT_ITEM_CONTROL,
+    EXT_UNIT,
+    EXT_UNIT_OPTION,
+    ITEM_CONTROL_SYSTEM,
+    UCUM,
+)
 from intake.models import CHOICE_TYPES, ItemControl, ItemType, OptionKind
 from intake.structure import ItemNode, OptionNode
 from intake.validation import enable_when_rule_problem, parse_answer
-
-FHIR_EXT = "http://hl7.org/fhir/StructureDefinition/"
-EXT_ITEM_CONTROL = FHIR_EXT + "questionnaire-itemControl"
-EXT_ENTRY_FORMAT = FHIR_EXT + "entryFormat"
-EXT_HIDDEN = FHIR_EXT + "questionnaire-hidden"
-EXT_UNIT = FHIR_EXT + "questionnaire-unit"
-EXT_UNIT_OPTION = FHIR_EXT + "questionnaire-unitOption"
-ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
-UCUM = "http://unitsofmeasure.org"
 
 OPTION_VALUE_KEYS = {
     "valueCoding": OptionKind.CODING,

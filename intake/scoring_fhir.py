@@ -6,7 +6,7 @@ extensions to add. Supported, with their element:
 
 - answerOption: optionExclusive (valueBoolean), ordinalValue and itemWeight (valueDecimal;
   read on the answerOption or on its valueCoding, written on the answerOption);
-- item: questionnaire-hidden, sdc calculatedExpression and enableWhenExpression, variable,
+- item: sdc calculatedExpression and enableWhenExpression, variable,
   and our score-band (a total's severity bands: low, high, label);
 - root: variable.
 
@@ -17,22 +17,19 @@ candidateExpression, ...) are refused by name; docs/fhir-expressions.md has the 
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from intake.expressions import (
+from intake.expressions import REFUSED_EXPRESSIONS, expression_problems
+from intake.fhir_urls import (
     EXT_CALCULATED,
     EXT_ENABLE_WHEN_EXPRESSION,
+    EXT_OPTION_EXCLUSIVE,
     EXT_ORDINAL,
+    EXT_SCORE_BAND,
     EXT_VARIABLE,
     EXT_WEIGHT,
-    FHIR_EXT,
     FHIRPATH,
-    REFUSED_EXPRESSIONS,
-    expression_problems,
 )
 from intake.structure import ItemNode, OptionNode, VariableNode
 
-EXT_OPTION_EXCLUSIVE = FHIR_EXT + "questionnaire-optionExclusive"
-EXT_HIDDEN = FHIR_EXT + "questionnaire-hidden"
-EXT_SCORE_BAND = "https://thinclinic.dev/fhir/StructureDefinition/score-band"
 # Read into AnswerOption fields, so not also kept among an option's verbatim extensions.
 SCORING_OPTION_URLS = frozenset({EXT_OPTION_EXCLUSIVE, EXT_ORDINAL, EXT_WEIGHT})
 
@@ -107,8 +104,7 @@ def scoring_extensions_to_fhir(node: ItemNode) -> list[dict[str, Any]]:
 
 
 def scoring_spec_defaults() -> dict[str, Any]:
-    return {
-        "is_hidden": False,
+    return {  # questionnaire-hidden is read by intake.fhir_kinds.item_display_spec
         "calculated_expression": "",
         "enable_when_expression": "",
         "variables": [],
@@ -173,9 +169,7 @@ def parse_scoring_extension(
     url = ext.get("url", "")
     if _refused(url, where, problems):
         return True
-    if url == EXT_HIDDEN:
-        spec["is_hidden"] = ext.get("valueBoolean") is True
-    elif url == EXT_VARIABLE:
+    if url == EXT_VARIABLE:
         if (variable := _variable(ext, where, problems)) is not None:
             spec["variables"].append(variable)
     elif url == EXT_CALCULATED:
