@@ -108,25 +108,35 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
+def _account_email(*, to: str, subject: str, template: str, **context: object) -> None:
+    """One plain-text account email. The body is a template that names no health information;
+    every one gets the brand name and the password-reset link (the way back in)."""
+    context = {
+        "site_name": settings.SITE_NAME,
+        "reset_url": _absolute(reverse("accounts:password_reset")),
+        **context,
+    }
+    send_mail(
+        subject=subject,
+        message=render_to_string(template, context),
+        from_email=None,
+        recipient_list=[to],
+    )
+
+
 def email_verification_send(*, user: User) -> None:
     """Email a confirmation link to the address awaiting confirmation (a requested new one,
     or the account's own while it is unverified). Nothing is sent if nothing awaits."""
     to = user.pending_email or (None if user.email_verified else user.email)
     if not to:
         return
-    context = {
-        "site_name": settings.SITE_NAME,
-        "verify_url": _absolute(
-            reverse("accounts:verify_email", args=[email_link_token(user=user)])
-        ),
-        "hours": settings.EMAIL_VERIFICATION_MAX_AGE // 3600,
-        "is_change": bool(user.pending_email),
-    }
-    send_mail(
+    _account_email(
+        to=to,
         subject=f"Confirm your email address for {settings.SITE_NAME}",
-        message=render_to_string("accounts/verify_email.txt", context),
-        from_email=None,
-        recipient_list=[to],
+        template="accounts/verify_email.txt",
+        verify_url=_absolute(reverse("accounts:verify_email", args=[email_link_token(user=user)])),
+        hours=settings.EMAIL_VERIFICATION_MAX_AGE // 3600,
+        is_change=bool(user.pending_email),
     )
 
 
@@ -183,17 +193,10 @@ def email_change_request(*, user: User, new_email: str) -> None:
 
 
 def _notify_email_changed(*, old_email: str) -> None:
-    send_mail(
+    _account_email(
+        to=old_email,
         subject=f"Your {settings.SITE_NAME} email address was changed",
-        message=render_to_string(
-            "accounts/email_changed.txt",
-            {
-                "site_name": settings.SITE_NAME,
-                "reset_url": _absolute(reverse("accounts:password_reset")),
-            },
-        ),
-        from_email=None,
-        recipient_list=[old_email],
+        template="accounts/email_changed.txt",
     )
 
 
@@ -203,29 +206,19 @@ def user_notify_signup_with_existing_email(*, email: str) -> None:
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         return
-    context = {
-        "site_name": settings.SITE_NAME,
-        "login_url": settings.SITE_URL.rstrip("/") + reverse("accounts:login"),
-        "reset_url": settings.SITE_URL.rstrip("/") + reverse("accounts:password_reset"),
-    }
-    send_mail(
+    _account_email(
+        to=user.email,
         subject=f"Someone tried to sign up to {settings.SITE_NAME} with your email address",
-        message=render_to_string("accounts/signup_existing_email.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+        template="accounts/signup_existing_email.txt",
+        login_url=_absolute(reverse("accounts:login")),
     )
 
 
 def user_notify_password_changed(*, user: User) -> None:
     """Tell the account's owner their password changed, so a change they did not make is
     noticed. Names no health information and no password."""
-    context = {
-        "site_name": settings.SITE_NAME,
-        "reset_url": settings.SITE_URL.rstrip("/") + reverse("accounts:password_reset"),
-    }
-    send_mail(
+    _account_email(
+        to=user.email,
         subject=f"Your {settings.SITE_NAME} password was changed",
-        message=render_to_string("accounts/password_changed_email.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
+        template="accounts/password_changed_email.txt",
     )
