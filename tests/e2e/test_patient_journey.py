@@ -64,6 +64,7 @@ def test_sign_up_to_completed_intake(page, live_server, demo, photo, screenshot)
     [message] = [m for m in mail.outbox if m.to == [email]]
     link = re.search(r"/accounts/verify/\S+/", message.body).group(0)
     page.goto(live_server.url + link)
+    screenshot(page, "00-confirm-email")
     page.get_by_role("button", name="Confirm my email address").click()
 
     # Eligibility comes first: an unsupported state stops the patient kindly.
