@@ -6,6 +6,7 @@ what support searches on and carry no clinical content.
 """
 
 from django.db import models
+from django.db.models import Q
 
 from core.fields import EncryptedBinaryField, EncryptedJSONField
 
@@ -56,7 +57,7 @@ class EventStatus(models.TextChoices):
 
 class WebhookEvent(models.Model):
     """One distinct event. The unique (provider, event_key) pair makes duplicates impossible;
-    the row is also the outbox: an event not yet processed is re-enqueued by the sweeper."""
+    the table is also the work queue: `process_webhooks` workers claim received events."""
 
     provider = models.CharField(max_length=16, choices=Provider.choices)
     event_key = models.CharField(max_length=128)
@@ -76,6 +77,9 @@ class WebhookEvent(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Until when a worker holds this event (webhooks.services.webhook_events_claim). A worker
+    # that dies mid-event leaves the claim to lapse, and another worker takes the event.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome_note = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
@@ -88,6 +92,13 @@ class WebhookEvent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "event_key"], name="webhooks_event_unique_key"
+            )
+        ]
+        # The queue: only events still waiting, so the workers' claim reads a small index
+        # however many processed events the table keeps.
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(status="received"), name="webhooks_event_waiting"
             )
         ]
         permissions = [("reprocess_webhookevent", "Can reprocess or resolve webhook events")]

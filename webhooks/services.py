@@ -5,15 +5,15 @@ import logging
 import random
 import traceback
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.models import PurgeKind, PurgeLog, SecurityEventKind
 from core.security import security_event_record
-from core.tasks import task_enqueue
 from webhooks.models import DeliveryOutcome, EventStatus, Provider, WebhookDelivery, WebhookEvent
 from webhooks.providers import (
     ParsedEvent,
@@ -29,12 +29,16 @@ logger = logging.getLogger(__name__)
 # Refusals go to the security log, which operations alert on: ids and reasons, never a body.
 security_logger = logging.getLogger("security")
 
-# An event whose subject is not stored yet is retried this many times (with backoff) by the
-# sweeper before it is marked failed for support.
+# An event whose subject is not stored yet is retried this many times (with backoff) before it
+# is marked failed for support.
 NOT_READY_MAX_ATTEMPTS = 8
 NOT_READY_BASE_DELAY = datetime.timedelta(seconds=30)
-# The sweeper re-enqueues events left unprocessed this long (a broker outage at receive time).
-SWEEP_AFTER = datetime.timedelta(seconds=60)
+# A handler that raises (a bug, a lost connection) is retried with backoff this many times in
+# all, then the event is failed with its traceback for support.
+ERROR_MAX_ATTEMPTS = 6
+# A worker's claim on an event lasts this long. A worker killed mid-event leaves its claims to
+# expire, and another worker takes them: well inside the 30 s a stranded event may wait.
+CLAIM_LEASE = datetime.timedelta(seconds=15)
 # body_size is a PositiveIntegerField; a claimed Content-Length beyond it is recorded as this.
 MAX_RECORDED_BODY_SIZE = 2**31 - 1
 
@@ -45,10 +49,12 @@ class ReceiveResult:
     delivery: WebhookDelivery
 
 
-def _enqueue(event_id: int) -> None:
-    from webhooks.tasks import webhook_event_process_task
-
-    task_enqueue(webhook_event_process_task, event_id=event_id)  # the row is the outbox
+def _dispatch(event_id: int) -> None:
+    """After commit: in the embedded default (settings.WEBHOOK_PROCESSING == "inline") the
+    event is processed here and now; otherwise the stored row is the queue and a
+    `process_webhooks` worker claims it, so acknowledging needs nothing but the database."""
+    if settings.WEBHOOK_PROCESSING == "inline":
+        webhook_event_run(event_id=event_id)
 
 
 def webhook_receive_mdi(
@@ -146,37 +152,116 @@ def _refuse(
 
 def _store(*, delivery: WebhookDelivery, parsed: ParsedEvent, body: bytes) -> ReceiveResult:
     """The authenticated half every provider shares: insert the event unless its key exists
-    (then the delivery is a recorded duplicate) and enqueue processing after commit."""
-    provider = delivery.provider
+    (then the delivery is a recorded duplicate). Durable before the caller answers 200."""
+    event = WebhookEvent(
+        provider=delivery.provider,
+        event_key=parsed.event_key,
+        event_type=parsed.event_type,
+        raw_body=body,
+        provider_timestamp=parsed.provider_timestamp,
+        occurred_at=(
+            datetime.datetime.fromtimestamp(parsed.provider_timestamp, tz=datetime.UTC)
+            if parsed.provider_timestamp is not None
+            else None
+        ),
+        external_id=parsed.external_id,
+        reference=parsed.reference,
+        status=EventStatus.RECEIVED if parsed.payload else EventStatus.MALFORMED,
+    )
+    if connection.vendor == "postgresql":
+        created = _insert_in_one_statement(event=event, delivery=delivery)
+    else:
+        created = _insert_with_savepoint(event=event, delivery=delivery)
+    if created and event.status == EventStatus.RECEIVED:
+        # A lambda, not functools.partial: Django logs failing robust callbacks by __qualname__.
+        transaction.on_commit(lambda event_id=event.pk: _dispatch(event_id), robust=True)
+    return ReceiveResult(200, delivery)
+
+
+# One round trip: insert the event unless its key exists, then the delivery pointing at
+# whichever event row holds the key. A single statement commits on its own in autocommit, so
+# there is no BEGIN, savepoint or COMMIT to wait for; the unique key still decides duplicates.
+_INSERT_EVENT_AND_DELIVERY = """
+WITH new_event AS (
+    INSERT INTO {event_table} ({event_columns}) VALUES ({event_values})
+    ON CONFLICT ON CONSTRAINT webhooks_event_unique_key DO NOTHING
+    RETURNING id
+), the_event AS (
+    SELECT id, TRUE AS created FROM new_event
+    UNION ALL
+    SELECT id, FALSE FROM {event_table}
+    WHERE provider = %s AND event_key = %s AND NOT EXISTS (SELECT 1 FROM new_event)
+)
+INSERT INTO {delivery_table} ({delivery_columns}, outcome, event_id)
+SELECT {delivery_values}, CASE WHEN created THEN %s ELSE %s END, id FROM the_event
+RETURNING id, event_id, outcome
+"""
+
+
+def _insert_in_one_statement(*, event: WebhookEvent, delivery: WebhookDelivery) -> bool:
+    event_columns, event_params = _column_values(event)
+    delivery_columns, delivery_params = _column_values(delivery, skip={"outcome", "event"})
+    quote = connection.ops.quote_name
+    sql = _INSERT_EVENT_AND_DELIVERY.format(
+        event_table=quote(WebhookEvent._meta.db_table),
+        event_columns=", ".join(map(quote, event_columns)),
+        event_values=", ".join(["%s"] * len(event_columns)),
+        delivery_table=quote(WebhookDelivery._meta.db_table),
+        delivery_columns=", ".join(map(quote, delivery_columns)),
+        delivery_values=", ".join(["%s"] * len(delivery_columns)),
+    )
+    params = [
+        *event_params,
+        event.provider,
+        event.event_key,
+        *delivery_params,
+        DeliveryOutcome.ACCEPTED,
+        DeliveryOutcome.DUPLICATE,
+    ]
+    with connection.cursor() as cursor:
+        # The statement sees the table as it was when it began. If another delivery of the same
+        # event is inserting it at that moment, ON CONFLICT waits for it and skips, yet the
+        # event row is not visible to this statement: no row comes back. Running it again (a
+        # new snapshot) finds the committed row and records this delivery as a duplicate.
+        for _ in range(3):
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            if row is not None:
+                break
+        else:
+            raise IntegrityError(f"event {event.event_key[:12]} neither inserted nor found")
+    delivery.pk, event.pk, delivery.outcome = row
+    delivery.event_id = event.pk
+    return delivery.outcome == DeliveryOutcome.ACCEPTED
+
+
+def _column_values(instance: Any, skip: frozenset[str] | set[str] = frozenset()) -> tuple:
+    """Column names and database values for inserting `instance`, exactly as Model.save()
+    would prepare them (auto_now_add, defaults, encryption of the body)."""
+    columns, params = [], []
+    for model_field in instance._meta.concrete_fields:
+        if model_field.primary_key or model_field.name in skip:
+            continue
+        value = model_field.pre_save(instance, add=True)
+        columns.append(model_field.column)
+        params.append(model_field.get_db_prep_save(value, connection))
+    return columns, params
+
+
+def _insert_with_savepoint(*, event: WebhookEvent, delivery: WebhookDelivery) -> bool:
+    """The same, for databases without data-modifying WITH (SQLite: the embedded default)."""
     with transaction.atomic():
         try:
             with transaction.atomic():
-                event = WebhookEvent.objects.create(
-                    provider=provider,
-                    event_key=parsed.event_key,
-                    event_type=parsed.event_type,
-                    raw_body=body,
-                    provider_timestamp=parsed.provider_timestamp,
-                    occurred_at=(
-                        datetime.datetime.fromtimestamp(parsed.provider_timestamp, tz=datetime.UTC)
-                        if parsed.provider_timestamp is not None
-                        else None
-                    ),
-                    external_id=parsed.external_id,
-                    reference=parsed.reference,
-                    status=EventStatus.RECEIVED if parsed.payload else EventStatus.MALFORMED,
-                )
+                event.save(force_insert=True)
             created = True
         except IntegrityError:  # the unique key: this event is already stored
-            event = WebhookEvent.objects.get(provider=provider, event_key=parsed.event_key)
+            event = WebhookEvent.objects.get(provider=event.provider, event_key=event.event_key)
             created = False
         delivery.event = event
         delivery.outcome = DeliveryOutcome.ACCEPTED if created else DeliveryOutcome.DUPLICATE
         delivery.save()
-        if created and event.status == EventStatus.RECEIVED:
-            # A lambda, not functools.partial: Django logs failing robust callbacks by __qualname__.
-            transaction.on_commit(lambda event_id=event.pk: _enqueue(event_id), robust=True)
-    return ReceiveResult(200, delivery)
+    return created
 
 
 def webhook_event_process(*, event_id: int) -> str:
@@ -190,7 +275,7 @@ def webhook_event_process(*, event_id: int) -> str:
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_id)
         if event.status != EventStatus.RECEIVED:
-            return event.status  # a duplicate delivery, a retry after success, a sweeper re-enqueue
+            return event.status  # a duplicate delivery, a retry after success, support's retry
         handlers = handlers_for(provider=event.provider, event_type=event.event_type)
         event.attempts += 1
         if not handlers:
@@ -206,6 +291,7 @@ def webhook_event_process(*, event_id: int) -> str:
             event.outcome_note = ", ".join(outcomes)[:255]
         event.processed_at = timezone.now()
         event.next_attempt_at = None
+        event.claimed_until = None
         event.save()
         return event.status
 
@@ -232,33 +318,67 @@ def _postpone(event: WebhookEvent, reason: str) -> str:
     else:
         delay = NOT_READY_BASE_DELAY * (2 ** (event.attempts - 1))
         event.next_attempt_at = timezone.now() + delay * random.uniform(1.0, 1.25)  # noqa: S311 - jitter
+    event.claimed_until = None
     event.save()
     return event.status
 
 
-def webhook_event_mark_failed(*, event_id: int, error: BaseException) -> None:
-    """After the task's last retry: the error and traceback go to support, the event stops."""
-    details = "".join(traceback.format_exception(error))[-4000:]
-    WebhookEvent.objects.filter(pk=event_id, status=EventStatus.RECEIVED).update(
-        status=EventStatus.FAILED, last_error=details, next_attempt_at=None
-    )
-
-
-def webhook_events_sweep(*, now: datetime.datetime | None = None) -> int:
-    """Re-enqueue events stored but not processed: a broker outage at receive time, a worker
-    lost mid-task, or a postponed event whose retry time has come. Returns how many."""
+def webhook_events_claim(*, limit: int, now: datetime.datetime | None = None) -> list[int]:
+    """Take up to `limit` events that are due (received, not postponed, not claimed by a live
+    worker) for this worker, oldest first. Concurrent workers skip each other's locked rows, so
+    no two claim the same event; a claim lasts CLAIM_LEASE."""
     now = now or timezone.now()
-    due = Q(next_attempt_at__isnull=True, received_at__lte=now - SWEEP_AFTER) | Q(
-        next_attempt_at__lte=now
-    )
-    ids = list(
-        WebhookEvent.objects.filter(due, status=EventStatus.RECEIVED).values_list("pk", flat=True)[
-            :500
-        ]
-    )
+    with transaction.atomic():
+        ids = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(status=EventStatus.RECEIVED)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            WebhookEvent.objects.filter(pk__in=ids).update(claimed_until=now + CLAIM_LEASE)
+    return ids
+
+
+def webhook_events_work(*, limit: int = 20, now: datetime.datetime | None = None) -> int:
+    """Claim a batch of due events and run each; returns how many were claimed. What a
+    `process_webhooks` worker does in a loop, and what a test calls to stand in for one."""
+    ids = webhook_events_claim(limit=limit, now=now)
     for event_id in ids:
-        _enqueue(event_id)
+        webhook_event_run(event_id=event_id)
     return len(ids)
+
+
+def webhook_event_run(*, event_id: int) -> str:
+    """Process one event; an unexpected error is recorded on the event and retried with
+    backoff (ERROR_MAX_ATTEMPTS in all), then the event is failed with its traceback."""
+    try:
+        return webhook_event_process(event_id=event_id)
+    except Exception as exc:
+        # The id and the error's class only: a message or traceback may quote the body.
+        logger.warning("webhook event %s failed: %s", event_id, type(exc).__name__)
+        return _retry_after_error(event_id=event_id, error=exc)
+
+
+def _retry_after_error(*, event_id: int, error: BaseException) -> str:
+    details = "".join(traceback.format_exception(error))[-4000:]
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        if event.status != EventStatus.RECEIVED:
+            return event.status
+        event.attempts += 1  # the failed attempt's own increment was rolled back with it
+        event.last_error = details
+        event.claimed_until = None
+        if event.attempts >= ERROR_MAX_ATTEMPTS:
+            event.status = EventStatus.FAILED
+            event.next_attempt_at = None
+        else:
+            delay = min(600, 5 * 2 ** (event.attempts - 1)) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
+            event.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
+        event.save()
+        return event.status
 
 
 @transaction.atomic
@@ -272,10 +392,11 @@ def webhook_event_reprocess(*, event: WebhookEvent) -> None:
         event.status = EventStatus.RECEIVED
         event.attempts = 0
         event.next_attempt_at = None
+        event.claimed_until = None
         event.save()
     if event.status == EventStatus.RECEIVED:
         # A lambda, not functools.partial: Django logs a failing robust callback by __qualname__.
-        transaction.on_commit(lambda event_id=event.pk: _enqueue(event_id), robust=True)
+        transaction.on_commit(lambda event_id=event.pk: _dispatch(event_id), robust=True)
 
 
 def webhook_event_mark_resolved(*, event: WebhookEvent, note: str = "") -> None:

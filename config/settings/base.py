@@ -60,6 +60,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A persistent connection the server has closed (restart, failover, idle timeout) is replaced
+# before the request uses it, instead of answering that request with a 500.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -334,6 +337,12 @@ CELERY_TIMEZONE = TIME_ZONE
 # Without a broker the embedded default runs tasks in-process. Services enqueue with
 # transaction.on_commit, so even eager tasks run after the request's transaction commits.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+# Webhook events are processed by `manage.py process_webhooks` workers that claim them from
+# the event table ("worker"), or in the receiving process right after it stores them
+# ("inline": the embedded default and the tests, which run no workers).
+WEBHOOK_PROCESSING = env(
+    "WEBHOOK_PROCESSING", default="inline" if CELERY_TASK_ALWAYS_EAGER else "worker"
+)
 CELERY_TASK_EAGER_PROPAGATES = False
 # Tasks are idempotent, so a worker lost mid-task may safely have its task redelivered.
 CELERY_TASK_ACKS_LATE = True
@@ -342,10 +351,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# An outage of Redis must cost a request milliseconds, not seconds: fail the publish at once
+# (every enqueued task's row has a sweeper or a support retry) instead of retrying in the
+# request, and give up connecting quickly.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "max_retries": 0,  # a publish's connection attempt: once (the worker's own loop reconnects)
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+}
 CELERY_BEAT_SCHEDULE: dict = {
-    # The webhook event table is the outbox: re-enqueue anything stored but not processed.
-    "webhook-events-sweep": {"task": "webhooks.tasks.webhook_events_sweep_task", "schedule": 60.0},
     # Submissions a crash or a lost task left pending or sending, and duplicates to cancel.
     "case-submissions-sweep": {"task": "cases.tasks.case_submissions_sweep_task", "schedule": 60.0},
     # Lapsing card holds (flag, then release) and captures or releases a lost task left undone.

@@ -34,6 +34,8 @@ CACHES = {
 }
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = False
+WEBHOOK_PROCESSING = "worker"
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # The sandbox must never answer for MDI in production, whatever the environment says.
 MDI_SANDBOX_ENABLED = False

@@ -18,6 +18,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_BACKEND = "core.sms.LocmemSmsBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
+WEBHOOK_PROCESSING = "inline"  # tests stand in for a worker with webhook_events_work()
 # Each test run gets its own private media folder (see tests/conftest.py).
 MDI_SANDBOX_ENABLED = True
 if "mdi_sandbox" not in INSTALLED_APPS:

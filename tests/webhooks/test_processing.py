@@ -1,4 +1,5 @@
-"""Exactly-once processing: the outbox sweeper, retries, postponed events, reprocessing, races."""
+"""Exactly-once processing: the event-table queue, retries, postponed events, reprocessing,
+races."""
 
 import datetime
 import threading
@@ -14,13 +15,13 @@ from tests.webhooks.helpers import mdi_body, post_mdi
 from webhooks import registry
 from webhooks.models import EventStatus, WebhookEvent
 from webhooks.services import (
+    ERROR_MAX_ATTEMPTS,
     NOT_READY_MAX_ATTEMPTS,
     webhook_event_mark_resolved,
     webhook_event_process,
     webhook_event_reprocess,
-    webhook_events_sweep,
+    webhook_events_work,
 )
-from webhooks.tasks import webhook_event_process_task
 
 pytestmark = pytest.mark.django_db
 
@@ -35,26 +36,35 @@ def test_processing_twice_applies_once(case, deliver):
     assert requested_payment_moves(case.payment) == ["capture"]
 
 
-def test_a_broker_outage_at_receive_time_loses_nothing(
-    client, case, monkeypatch, django_capture_on_commit_callbacks
-):
-    def broker_down(**kwargs):
-        raise ConnectionError("redis unreachable")
-
-    monkeypatch.setattr(webhook_event_process_task, "delay", broker_down)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert (
-            post_mdi(client, mdi_body("case_approved", case_id=case.mdi_case_id)).status_code == 200
-        )
+def test_with_workers_the_web_process_stores_and_a_worker_applies(client, case, settings):
+    """Production's shape: acknowledging only stores the event; a worker claims and applies it."""
+    settings.WEBHOOK_PROCESSING = "worker"
+    assert post_mdi(client, mdi_body("case_approved", case_id=case.mdi_case_id)).status_code == 200
     event = WebhookEvent.objects.get()
     assert event.status == EventStatus.RECEIVED
-    monkeypatch.undo()  # the broker is back
-    assert webhook_events_sweep() == 0  # too recent: the normal path may still be running
-    assert webhook_events_sweep(now=timezone.now() + datetime.timedelta(minutes=5)) == 1
+    case.refresh_from_db()
+    assert case.status != CaseStatus.APPROVED  # nothing applied by the web process
+    assert webhook_events_work() == 1
     event.refresh_from_db()
     assert event.status == EventStatus.PROCESSED
     case.refresh_from_db()
     assert case.status == CaseStatus.APPROVED
+    assert webhook_events_work() == 0  # nothing is claimed twice
+
+
+def test_acknowledging_never_touches_the_broker(client, case, settings, monkeypatch):
+    """With Redis down, MDI still gets its 200 at once: the event row is the whole hand-off."""
+    settings.WEBHOOK_PROCESSING = "worker"
+    publishes = []
+
+    def broker_down(*args, **kwargs):
+        publishes.append(args)
+        raise ConnectionError("redis unreachable")
+
+    monkeypatch.setattr("celery.app.task.Task.apply_async", broker_down)
+    assert post_mdi(client, mdi_body("case_approved", case_id=case.mdi_case_id)).status_code == 200
+    assert publishes == []
+    assert WebhookEvent.objects.get().status == EventStatus.RECEIVED
 
 
 def test_an_event_that_beats_the_case_id_is_matched_by_metadata(deliver):
@@ -70,8 +80,9 @@ def test_an_event_for_an_unknown_case_is_retried_later_then_applied(deliver):
     assert (event.status, event.attempts) == (EventStatus.RECEIVED, 1)
     assert event.next_attempt_at > timezone.now()
     assert "no case yet" in event.last_error
+    assert webhook_events_work() == 0  # postponed: not due yet
     case = CaseFactory(mdi_case_id="mdi-not-yet")  # our save of the MDI id lands
-    assert webhook_events_sweep(now=timezone.now() + datetime.timedelta(hours=1)) == 1
+    assert webhook_events_work(now=timezone.now() + datetime.timedelta(hours=1)) == 1
     case.refresh_from_db()
     assert case.status == CaseStatus.UNDER_REVIEW
 
@@ -97,14 +108,21 @@ def exploding_handler(monkeypatch):
     return calls
 
 
-def test_after_the_last_retry_the_event_is_failed_with_its_traceback(
+def test_a_failing_handler_is_retried_with_backoff_then_failed_with_its_traceback(
     client, exploding_handler, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         post_mdi(client, mdi_body("patient_created", patient_id="p"))
     event = WebhookEvent.objects.get()
-    assert len(exploding_handler) == webhook_event_process_task.max_retries + 1
-    assert event.status == EventStatus.FAILED
+    assert (event.status, event.attempts) == (EventStatus.RECEIVED, 1)
+    assert event.next_attempt_at > timezone.now()  # backoff, not a hot loop
+    assert webhook_events_work() == 0
+    later = timezone.now()
+    while webhook_events_work(now=(later := later + datetime.timedelta(hours=1))):
+        pass
+    event.refresh_from_db()
+    assert len(exploding_handler) == ERROR_MAX_ATTEMPTS
+    assert (event.status, event.attempts) == (EventStatus.FAILED, ERROR_MAX_ATTEMPTS)
     assert "RuntimeError: handler bug" in event.last_error
     assert "Traceback" in event.last_error
 
@@ -114,6 +132,7 @@ def test_support_reprocesses_a_failed_event_idempotently(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         post_mdi(client, mdi_body("patient_created", patient_id="p"))
+    WebhookEvent.objects.update(status=EventStatus.FAILED)  # its retries ran out
     event = WebhookEvent.objects.get()
     monkeypatch.setitem(registry._HANDLERS, ("mdi", "patient_created"), [lambda e: "applied"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -175,7 +194,7 @@ def test_two_workers_racing_on_one_event_apply_it_once(client):
     assert Notification.objects.filter(case=case).count() == 1
 
 
-def test_a_failing_enqueue_after_commit_never_breaks_the_acknowledgement(
+def test_a_failing_dispatch_after_commit_never_breaks_the_acknowledgement(
     client, monkeypatch, django_capture_on_commit_callbacks
 ):
     """robust on_commit callbacks must be loggable: a crash there is logged, the 200 stands."""
@@ -185,8 +204,9 @@ def test_a_failing_enqueue_after_commit_never_breaks_the_acknowledgement(
 
     from webhooks import services
 
-    monkeypatch.setattr(services, "_enqueue", explode)
+    monkeypatch.setattr(services, "_dispatch", explode)
     with django_capture_on_commit_callbacks(execute=True):
         response = post_mdi(client, mdi_body("patient_created", patient_id="p"))
     assert response.status_code == 200
-    assert WebhookEvent.objects.get().status == EventStatus.RECEIVED  # the sweeper will take it
+    assert WebhookEvent.objects.get().status == EventStatus.RECEIVED
+    assert webhook_events_work() == 1  # a worker takes it
