@@ -3,8 +3,9 @@
 The type is decided by the file's bytes (puremagic), never by its name or the browser's
 content type. Images are decoded only after their header dimensions pass the pixel limit,
 then re-encoded without metadata, so EXIF (GPS, device) never reaches storage or a
-clinician. Files are stored under server-generated names in private storage that no URL
-maps to; views that serve them check who is asking.
+clinician. Files are encrypted, then stored under server-generated names in private storage
+(a local folder or a private S3 bucket) that no URL maps to; views that serve them check who is
+asking.
 """
 
 import io
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import puremagic
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import Storage, storages
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, ImageOps
 from pillow_heif import register_heif_opener
@@ -166,14 +167,13 @@ def upload_sanitize(
     )
 
 
-def private_storage() -> FileSystemStorage:
-    """Resolved per call so settings overrides (tests) take effect."""
-    return FileSystemStorage(
-        location=settings.PRIVATE_MEDIA_ROOT,
-        base_url=None,
-        file_permissions_mode=0o600,
-        directory_permissions_mode=0o700,
-    )
+def private_storage() -> Storage:
+    """STORAGES["private"]: a local folder or a private bucket (config/settings/base.py).
+
+    Looked up per call; Django builds it once and builds it again when STORAGES changes (tests).
+    Nothing else in the app touches it, and nothing asks it for a URL: files reach a browser
+    only through views that check who is asking and call upload_open."""
+    return storages["private"]
 
 
 def _store_encrypted(*, content: bytes, folder: str, extension: str) -> str:

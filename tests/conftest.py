@@ -1,15 +1,19 @@
 """Shared fixtures. Per-app factories live in tests/<app>/factories.py."""
 
 import os
+import uuid
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
 
+from config.settings.base import private_local_storage, private_s3_storage
 from tests.accounts.factories import UserFactory
 
 # The shipped demo questionnaire, used across apps (patients, intake, e2e).
 from tests.intake.demo_fixtures import demo_data, demo_structure, demo_version  # noqa: F401
 from tests.mdi.fake_mdi import FakeMdi, client_for
+from tests.s3 import S3Server
 from tests.staff import staff_login
 from tests.webhooks.helpers import mdi_body, post_mdi
 
@@ -36,6 +40,64 @@ def _private_media(settings, tmp_path) -> None:
     """Uploaded files of one test never land in the developer's private_media/."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private_media"
     settings.MEDIA_ROOT = settings.PRIVATE_MEDIA_ROOT
+    # A new STORAGES makes Django build the private storage again, on this folder.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": private_local_storage(settings.PRIVATE_MEDIA_ROOT),
+    }
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3-compatible server (moto's, in a thread) on a free port of 127.0.0.1, with
+    one empty bucket; started only for the tests that ask for it, stopped after the run."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    s3 = S3Server(
+        endpoint_url=f"http://{host}:{port}",
+        bucket="thinclinic-private-test",
+        access_key="test-access-key",
+        secret_key="test-secret-key",
+        region="us-east-1",
+    )
+    s3.client = boto3.client(
+        "s3",
+        endpoint_url=s3.endpoint_url,
+        aws_access_key_id=s3.access_key,
+        aws_secret_access_key=s3.secret_key,
+        region_name=s3.region,
+    )
+    s3.client.create_bucket(Bucket=s3.bucket)
+    try:
+        yield s3
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_private_storage(settings, s3_server) -> Iterator[S3Server]:
+    """STORAGES["private"] is the bucket on the local S3 server, under a prefix of this test's
+    own (emptied afterwards), configured as production configures it."""
+    s3_server.prefix = f"private-{uuid.uuid4().hex}"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": private_s3_storage(
+            bucket_name=s3_server.bucket,
+            endpoint_url=s3_server.endpoint_url,
+            region_name=s3_server.region,
+            access_key=s3_server.access_key,
+            secret_key=s3_server.secret_key,
+            location=s3_server.prefix,
+            addressing_style="path",
+        ),
+    }
+    yield s3_server
+    for key in s3_server.object_keys():
+        s3_server.client.delete_object(Bucket=s3_server.bucket, Key=key)
 
 
 @pytest.fixture(autouse=True)

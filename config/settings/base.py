@@ -285,9 +285,87 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # that check who is asking; MEDIA_URL is deliberately not routed.
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private_media")))
 MEDIA_ROOT = PRIVATE_MEDIA_ROOT
+
+
+def private_local_storage(root: Path) -> dict:
+    """STORAGES["private"] for a folder on this machine (the default everywhere)."""
+    return {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": str(root),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+
+
+def private_s3_storage(
+    *,
+    bucket_name: str,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    location: str = "private",
+    server_side_encryption: str | None = None,
+    addressing_style: str | None = None,
+) -> dict:
+    """STORAGES["private"] for a bucket on S3 or an S3-compatible service (django-storages).
+
+    The app has already encrypted every byte it writes (core.uploads), and only its
+    access-checked views read files back: no object gets an ACL of its own (it stays as private
+    as the bucket), a URL the storage might build is signed and lives a minute, and every object
+    is opaque binary whatever its name says. No keys: boto3's own chain (instance role)."""
+    object_parameters = {"ContentType": "application/octet-stream"}
+    if server_side_encryption:
+        object_parameters["ServerSideEncryption"] = server_side_encryption
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket_name,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region_name or None,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "location": location,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "signature_version": "s3v4",
+            "file_overwrite": False,
+            "object_parameters": object_parameters,
+            "addressing_style": addressing_style or None,
+        },
+    }
+
+
+# Where uploaded files live: "local" (PRIVATE_MEDIA_ROOT, the default) or "s3" (a private
+# bucket, for several web hosts or none with a disk to keep). core.uploads is the only reader
+# and writer, through STORAGES["private"].
+PRIVATE_FILES_BACKEND = env("PRIVATE_FILES_BACKEND", default="local")
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+if PRIVATE_FILES_BACKEND == "local":
+    _private_storage = private_local_storage(PRIVATE_MEDIA_ROOT)
+elif PRIVATE_FILES_BACKEND == "s3":
+    _private_storage = private_s3_storage(
+        bucket_name=AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=env("AWS_S3_ENDPOINT_URL", default=None),
+        region_name=env("AWS_S3_REGION_NAME", default=None),
+        access_key=env("AWS_ACCESS_KEY_ID", default=None),
+        secret_key=env("AWS_SECRET_ACCESS_KEY", default=None),
+        location=env("AWS_LOCATION", default="private"),
+        server_side_encryption=env("AWS_S3_SERVER_SIDE_ENCRYPTION", default=None),
+        addressing_style=env("AWS_S3_ADDRESSING_STYLE", default=None),
+    )
+else:
+    raise ImproperlyConfigured(
+        f"PRIVATE_FILES_BACKEND must be 'local' or 's3', not {PRIVATE_FILES_BACKEND!r}"
+    )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": _private_storage,
 }
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700

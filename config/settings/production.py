@@ -1,7 +1,8 @@
 """Production: every secret comes from the environment and has no default.
 
 A missing DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL or FIELD_ENCRYPTION_KEYS
-raises ImproperlyConfigured at start-up, so the app never runs on a local default.
+raises ImproperlyConfigured at start-up, so the app never runs on a local default; so does
+PRIVATE_FILES_BACKEND=s3 without AWS_STORAGE_BUCKET_NAME.
 """
 
 import copy
@@ -10,7 +11,15 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import CONTENT_SECURITY_POLICY, INSTALLED_APPS, STRIPE_CHECKOUT_ORIGIN, env
+from .base import (
+    AWS_STORAGE_BUCKET_NAME,
+    CONTENT_SECURITY_POLICY,
+    INSTALLED_APPS,
+    PRIVATE_FILES_BACKEND,
+    STORAGES,
+    STRIPE_CHECKOUT_ORIGIN,
+    env,
+)
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -97,9 +106,12 @@ IPWARE_STRICT = False
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **STORAGES,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Private files in a bucket need the bucket named: never a guess, never a fallback to the disk.
+if PRIVATE_FILES_BACKEND == "s3" and not AWS_STORAGE_BUCKET_NAME:
+    raise ImproperlyConfigured("PRIVATE_FILES_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME")
 
 # Structured logs: one JSON object per line (level, logger, request id, message) for the log
 # pipeline; the same filter keeps the request id on every line.

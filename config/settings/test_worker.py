@@ -8,7 +8,7 @@ worker does what production's worker does: tasks cross a real broker into anothe
 import environ
 
 from .test import *  # noqa: F403
-from .test import DATABASES
+from .test import DATABASES, STORAGES, private_local_storage
 
 env = environ.Env()
 
@@ -17,6 +17,7 @@ CELERY_BROKER_URL = env("REDIS_URL")
 DATABASES["default"]["NAME"] = env("TEST_WORKER_DATABASE_NAME")
 PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT")
 MEDIA_ROOT = PRIVATE_MEDIA_ROOT
+STORAGES = {**STORAGES, "private": private_local_storage(PRIVATE_MEDIA_ROOT)}
 MDI_API_BASE_URL = env("MDI_API_BASE_URL")
 MDI_SANDBOX_WEBHOOK_URL = env("MDI_SANDBOX_WEBHOOK_URL")
 MDI_CLIENT_ID = env("MDI_CLIENT_ID")

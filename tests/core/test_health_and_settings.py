@@ -122,6 +122,47 @@ def test_production_refuses_the_sandbox_payment_gateway():
     assert "PAYMENTS_GATEWAY" in result.stderr
 
 
+def test_production_refuses_private_files_in_s3_without_a_bucket():
+    result = _manage("check", env={**PRODUCTION_ENV, "PRIVATE_FILES_BACKEND": "s3"})
+    assert result.returncode != 0
+    assert "AWS_STORAGE_BUCKET_NAME" in result.stderr
+
+
+def test_production_refuses_an_unknown_private_files_backend():
+    result = _manage("check", env={**PRODUCTION_ENV, "PRIVATE_FILES_BACKEND": "ftp"})
+    assert result.returncode != 0
+    assert "PRIVATE_FILES_BACKEND" in result.stderr
+
+
+def test_production_keeps_private_files_in_the_named_bucket_with_no_acl_and_signed_urls():
+    show = (
+        "from django.core.files.storage import storages; s = storages['private']; "
+        "print(type(s).__name__, s.bucket_name, s.location, s.default_acl, s.querystring_auth, "
+        "s.file_overwrite, s.object_parameters['ServerSideEncryption'])"
+    )
+    result = _manage(
+        "shell",
+        *("-v", "0", "-c", show),
+        env={
+            **PRODUCTION_ENV,
+            "PRIVATE_FILES_BACKEND": "s3",
+            "AWS_STORAGE_BUCKET_NAME": "clinic-private",
+            "AWS_S3_REGION_NAME": "eu-west-1",
+            "AWS_S3_SERVER_SIDE_ENCRYPTION": "AES256",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "S3Storage",
+        "clinic-private",
+        "private",
+        "None",
+        "True",
+        "False",
+        "AES256",
+    ]
+
+
 def test_production_settings_pass_check_deploy_with_zero_warnings():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr + result.stdout
