@@ -95,6 +95,9 @@ if MDI_SANDBOX_ENABLED:
     INSTALLED_APPS.append("mdi_sandbox")
 
 MIDDLEWARE = [
+    # Request counts and latencies by view (django-prometheus), served by our own /metrics
+    # (core.metrics). Outermost, so the time measured includes every other middleware.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # A request id (X-Request-ID, or a new one) on every log line of the request and of the
     # Celery tasks it enqueues (django-guid's Celery integration carries it in task headers).
     "django_guid.middleware.guid_middleware",
@@ -123,6 +126,9 @@ MIDDLEWARE = [
     "core.middleware.SecurityEventMiddleware",
     # Turns django-ratelimit's Ratelimited exception into our 429 page (RATELIMIT_VIEW).
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # The other half of the request metrics: sees the view that ran, its response (an Axes
+    # lockout included) and any exception.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Axes must come last so it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
