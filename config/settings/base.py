@@ -126,9 +126,10 @@ MIDDLEWARE = [
     "core.middleware.SecurityEventMiddleware",
     # Turns django-ratelimit's Ratelimited exception into our 429 page (RATELIMIT_VIEW).
     "django_ratelimit.middleware.RatelimitMiddleware",
-    # The other half of the request metrics: sees the view that ran, its response (an Axes
-    # lockout included) and any exception.
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # The other half of the request metrics (django-prometheus's, every method label from a
+    # fixed set): sees the view that ran, its response (an Axes lockout included) and any
+    # exception.
+    "core.request_metrics.RequestMetricsAfterMiddleware",
     # Axes must come last so it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]

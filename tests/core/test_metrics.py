@@ -157,3 +157,15 @@ def test_gunicorn_config_starts_each_run_from_zero(tmp_path, monkeypatch):
     (tmp_path / "prom" / "counter_123.db").write_bytes(b"stale")
     config["on_starting"](server=None)
     assert list((tmp_path / "prom").iterdir()) == []
+
+
+def test_a_made_up_method_is_one_label_value_not_a_new_series(client, protected):
+    client.generic("BREWCOFFEE", reverse("home"))
+    text = _scrape(client)
+    assert "BREWCOFFEE" not in text
+    assert any(
+        line.startswith("django_http_requests_latency_seconds_by_view_method_count{")
+        and 'method="<invalid method>"' in line
+        and 'view="home"' in line
+        for line in text.splitlines()
+    )
