@@ -3,8 +3,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # Production settings by default: they refuse to start without real keys (see .env.example).
 ENV DJANGO_ENV=production
 WORKDIR /app
-COPY pyproject.toml ./
-RUN pip install --no-cache-dir . && useradd --create-home app
+# The runtime dependency tree exactly as requirements.lock pins it (make lock writes it).
+COPY requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.lock && useradd --create-home app
 COPY . .
 # Collecting static files needs no secrets; the local settings' throwaway ones serve the build.
 RUN DJANGO_ENV=local python manage.py collectstatic --noinput

@@ -4,15 +4,50 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test run-full lint format install clean-db
+.PHONY: run test run-full lint format typecheck install clean-db lock lock-upgrade lock-check
 
-$(STAMP): pyproject.toml
+# .venv is built from the lock file, the whole dependency tree pinned (make lock writes it from
+# pyproject.toml). The project itself installs no package, so nothing else goes in.
+$(STAMP): requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -r requirements-dev.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Two lock files for CPython 3.11 on Linux x86_64 (the Dockerfile's python:3.11-slim, CI, the
+# developers' machines): requirements-dev.lock (runtime + dev extras: make, CI) and
+# requirements.lock (runtime only: the Docker image), the latter constrained to the former so
+# both name the same versions. An existing lock's pins are kept unless pyproject.toml asks
+# otherwise; lock-upgrade moves every unpinned (transitive) dependency to its newest release.
+UV := $(abspath $(BIN))/uv
+UV_COMPILE = $(UV) pip compile pyproject.toml --quiet --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" $(UV_ARGS)
+write_locks = cd $(1) && $(UV_COMPILE) --extra dev -o requirements-dev.lock $(2) \
+	&& $(UV_COMPILE) -c requirements-dev.lock -o requirements.lock $(2)
+
+# uv alone, at pyproject.toml's pin, so a lock can be written before (or instead of) install.
+$(UV):
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet "$$(grep -o '"uv==[^"]*"' pyproject.toml | tr -d '"')"
+
+## lock: rewrite the lock files from pyproject.toml, keeping today's pins where they still fit
+lock: $(UV)
+	$(call write_locks,.)
+
+## lock-upgrade: the same, upgrading every dependency pyproject.toml does not pin itself
+lock-upgrade: $(UV)
+	$(call write_locks,.,--upgrade)
+
+## lock-check: fail when the lock files are not what `make lock` would write (CI runs it)
+lock-check: $(UV)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cp pyproject.toml requirements-dev.lock requirements.lock "$$tmp"/ && \
+	( $(call write_locks,"$$tmp") ) && \
+	{ diff -u requirements-dev.lock "$$tmp"/requirements-dev.lock \
+	  && diff -u requirements.lock "$$tmp"/requirements.lock \
+	  || { echo "The lock files are stale: run make lock and commit them." >&2; exit 1; }; }
 
 ## run: the embedded default (SQLite, in-process tasks, sandbox MDI and payments) on :8000
 run: $(STAMP)
@@ -41,6 +76,11 @@ run-full: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## typecheck: mypy with django-stubs over the apps (strict, less pyproject.toml's baseline)
+MYPY_TARGETS := accounts patients intake cases webhooks payments mdi_sandbox core config
+typecheck: $(STAMP)
+	$(BIN)/mypy $(MYPY_TARGETS)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

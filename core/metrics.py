@@ -1,15 +1,25 @@
-"""Prometheus metrics computed from the database at scrape time (prometheus-client).
+"""Prometheus metrics for /metrics (prometheus-client).
 
-Counts come from the rows themselves rather than in-process counters, so every web process
-answers the same figures and nothing is lost when a process restarts. Labels are small fixed
-sets (provider, outcome, status, event type); no patient identifier is ever a label.
+Two kinds. The clinic's own figures are computed from the database at scrape time rather than
+kept in in-process counters, so every web process answers the same figures and nothing is lost
+when a process restarts. Labels are small fixed sets (provider, outcome, status, event type);
+no patient identifier is ever a label.
+
+Request counts and latencies come from django-prometheus's middleware pair (settings), which
+counts in process into prometheus-client's default registry, labelled by method, status and
+view name (the URL pattern's name, never the path: paths carry ids). Under gunicorn each worker
+is a process of its own, so gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR: every worker then
+writes its counts to files there and a scrape, whichever worker answers it, adds them all up.
 """
 
+import datetime
+import os
 from collections.abc import Iterator
 
 from django.conf import settings
 from django.db.models import Count, Min
 from django.utils import timezone
+from prometheus_client import REGISTRY, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
@@ -37,10 +47,10 @@ class ClinicCollector(Collector):
             "Stored webhook events by provider, type and processing status.",
             labels=["provider", "event_type", "status"],
         )
-        for row in WebhookEvent.objects.values("provider", "event_type", "status").annotate(
+        for event in WebhookEvent.objects.values("provider", "event_type", "status").annotate(
             n=Count("pk")
         ):
-            events.add_metric([row["provider"], row["event_type"], row["status"]], row["n"])
+            events.add_metric([event["provider"], event["event_type"], event["status"]], event["n"])
         yield events
 
         oldest = WebhookEvent.objects.filter(status=EventStatus.RECEIVED).aggregate(
@@ -72,7 +82,7 @@ class ClinicCollector(Collector):
             "Authorized holds whose capture was asked for (a clinician approved) but not done.",
             value=authorized.filter(capture_requested_at__isnull=False).count(),
         )
-        soon = timezone.now() + timezone.timedelta(hours=HOLD_EXPIRY_WARNING_HOURS)
+        soon = timezone.now() + datetime.timedelta(hours=HOLD_EXPIRY_WARNING_HOURS)
         yield GaugeMetricFamily(
             "thinclinic_payment_holds_expiring_soon",
             f"Authorized holds that lapse within {HOLD_EXPIRY_WARNING_HOURS} hours.",
@@ -97,7 +107,21 @@ def _queue_length() -> float:
         return float("nan")  # unknown: an alert on the broker's health covers it
 
 
+class _ProcessCollector(Collector):
+    """This process's default registry: the request metrics when one process serves them all."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+
+
 def metrics_registry() -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ClinicCollector())
+    multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if multiproc_dir:
+        # Every worker's request metrics, summed (the per-process ones would be one worker's).
+        # It registers itself; prometheus-client leaves its __init__ unannotated.
+        multiprocess.MultiProcessCollector(registry, path=multiproc_dir)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_ProcessCollector())
     return registry

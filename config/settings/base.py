@@ -98,6 +98,9 @@ if MDI_SANDBOX_ENABLED:
     INSTALLED_APPS.append("mdi_sandbox")
 
 MIDDLEWARE = [
+    # Request counts and latencies by view (django-prometheus), served by our own /metrics
+    # (core.metrics). Outermost, so the time measured includes every other middleware.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # A request id (X-Request-ID, or a new one) on every log line of the request and of the
     # Celery tasks it enqueues (django-guid's Celery integration carries it in task headers).
     "django_guid.middleware.guid_middleware",
@@ -126,6 +129,10 @@ MIDDLEWARE = [
     "core.middleware.SecurityEventMiddleware",
     # Turns django-ratelimit's Ratelimited exception into our 429 page (RATELIMIT_VIEW).
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # The other half of the request metrics (django-prometheus's, every method label from a
+    # fixed set): sees the view that ran, its response (an Axes lockout included) and any
+    # exception.
+    "core.request_metrics.RequestMetricsAfterMiddleware",
     # Axes must come last so it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]

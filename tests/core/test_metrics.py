@@ -1,6 +1,10 @@
 """/metrics: what an operator alerts on, from the database, behind a token."""
 
 import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -95,3 +99,73 @@ def test_holds_awaiting_capture_and_near_expiry_are_counted(client, protected):
     text = _scrape(client)
     assert "thinclinic_payments_awaiting_capture 1.0" in text
     assert "thinclinic_payment_holds_expiring_soon 1.0" in text
+
+
+def test_requests_are_counted_by_view_name_never_by_path(client, protected):
+    case = CaseFactory()
+    client.get(reverse("home"))
+    client.get(reverse("cases:detail", args=[case.public_id]))  # signed out: a redirect
+    client.get(f"/no-such-page/{case.public_id}/")
+    text = _scrape(client)
+    request_lines = [line for line in text.splitlines() if line.startswith("django_http_")]
+    assert any(
+        line.startswith("django_http_requests_total_by_view_transport_method_total{")
+        and 'view="cases:detail"' in line
+        and 'method="GET"' in line
+        for line in request_lines
+    )
+    assert any(
+        line.startswith("django_http_requests_latency_seconds_by_view_method_bucket{")
+        and 'view="home"' in line
+        for line in request_lines
+    )
+    assert any(
+        line.startswith("django_http_responses_total_by_status_view_method_total{")
+        and 'status="302"' in line
+        and 'view="cases:detail"' in line
+        for line in request_lines
+    )
+    # An unmatched URL is one label value, not one per path; no id reaches a label.
+    assert any('view="<unnamed view>"' in line for line in request_lines)
+    assert str(case.public_id) not in text
+    assert "no-such-page" not in text
+
+
+def test_under_gunicorn_every_workers_requests_are_added_up(
+    client, protected, tmp_path, monkeypatch
+):
+    """gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR: each worker writes its counts there."""
+    worker = (
+        "from prometheus_client import Counter; "
+        "Counter('thinclinic_test_requests', 'x', ['view']).labels('home').inc()"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for _ in range(2):  # two worker processes
+        subprocess.run([sys.executable, "-c", worker], env=env, check=True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    text = _scrape(client)
+    assert 'thinclinic_test_requests_total{view="home"} 2.0' in text
+    assert "thinclinic_case_submissions" in text  # the database's figures are still there
+
+
+def test_gunicorn_config_starts_each_run_from_zero(tmp_path, monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prom"))
+    config = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    (tmp_path / "prom").mkdir()
+    (tmp_path / "prom" / "counter_123.db").write_bytes(b"stale")
+    config["on_starting"](server=None)
+    assert list((tmp_path / "prom").iterdir()) == []
+
+
+def test_a_made_up_method_is_one_label_value_not_a_new_series(client, protected):
+    client.generic("BREWCOFFEE", reverse("home"))
+    text = _scrape(client)
+    assert "BREWCOFFEE" not in text
+    assert any(
+        line.startswith("django_http_requests_latency_seconds_by_view_method_count{")
+        and 'method="<invalid method>"' in line
+        and 'view="home"' in line
+        for line in text.splitlines()
+    )
