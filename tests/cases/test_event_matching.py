@@ -2,11 +2,13 @@
 to the visit linked to the MDI case it names; a cancellation is a clinical decline only when
 MDI's status history says a clinician made it."""
 
+import datetime
 import html
 
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from cases.models import (
     CancelledBy,
@@ -23,6 +25,7 @@ from tests.cases.factories import CaseFactory
 from tests.payments.factories import requested_payment_moves
 from tests.staff import staff_login
 from webhooks.models import EventStatus, WebhookEvent
+from webhooks.services import webhook_events_work
 
 pytestmark = pytest.mark.django_db
 
@@ -180,8 +183,13 @@ def test_an_outage_while_asking_who_cancelled_retries_instead_of_guessing(case, 
     fake_mdi.cancels(case.mdi_case_id, reason="Not a candidate")
     fake_mdi.fail("GET cases", *["500_before"] * 24)  # every attempt of every task retry
     deliver("case_cancelled", case, timestamp=200)
-    case.refresh_from_db()
     event = WebhookEvent.objects.get(event_type="case_cancelled")
+    assert event.status == EventStatus.RECEIVED and event.next_attempt_at  # retried later
+    later = timezone.now()
+    while webhook_events_work(now=(later := later + datetime.timedelta(hours=1))):
+        pass  # every retry meets the outage
+    case.refresh_from_db()
+    event.refresh_from_db()
     assert case.status == CaseStatus.SUBMITTED and _effects(case) == []
     assert event.status == EventStatus.FAILED and "MDI unavailable" in event.last_error
     fake_mdi.faults.clear()
