@@ -180,7 +180,8 @@ class Stack:
     def stop_all(self) -> None:
         for name in reversed(list(self.processes)):
             self.stop(name)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        # Keep the processes' logs for a look after the run; the signed events can go.
+        (self.workdir / "deliveries.tsv").unlink(missing_ok=True)
 
     def manage(self, *arguments: str) -> None:
         subprocess.run(
@@ -241,14 +242,8 @@ class Stack:
 
     def start_processing(self) -> None:
         """Two webhook worker processes and a Celery worker for what they enqueue."""
-        concurrency = "1"
-        if (ROOT / "webhooks/management/commands/process_webhooks.py").exists():
-            for number in (1, 2):
-                self._start(
-                    f"webhooks{number}", [str(BIN / "python"), "manage.py", "process_webhooks"]
-                )
-        else:  # BEFORE-ONLY: webhook events were Celery tasks
-            concurrency = "2"
+        for number in (1, 2):
+            self._start(f"webhooks{number}", [str(BIN / "python"), "manage.py", "process_webhooks"])
         self._start(
             "celery",
             [
@@ -257,7 +252,7 @@ class Stack:
                 "config",
                 "worker",
                 "--concurrency",
-                concurrency,
+                "1",
                 "--loglevel",
                 "WARNING",
                 "--without-gossip",
@@ -293,6 +288,11 @@ def django_setup(stack: Stack) -> None:
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    from django.conf import settings
+
+    # The benchmark's own patients never sign in with a password; Argon2 (about 0.1 s a hash,
+    # on purpose) would make setting up two thousand visits the slowest part of the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def make_cases(count: int) -> list[tuple[str, str]]:
@@ -338,8 +338,8 @@ def post(client: httpx.Client, stack: Stack, delivery: Delivery) -> tuple[int, f
 @dataclass
 class SendResult:
     latencies: list[float] = field(default_factory=list)
+    answered_at: list[float] = field(default_factory=list)  # epoch seconds, one per latency
     failures: dict[int, int] = field(default_factory=dict)
-    sent_at: dict[bytes, float] = field(default_factory=dict)
 
 
 def send_paced(
@@ -373,6 +373,7 @@ def send_paced(
                 with lock:
                     if status == 200:
                         result.latencies.append(elapsed)
+                        result.answered_at.append(time.time())
                     else:
                         result.failures[status] = result.failures.get(status, 0) + 1
 
@@ -716,42 +717,63 @@ def part_storm(stack: Stack, report: Report, events: int, copies: int) -> None:
 
 
 def part_redis_down(stack: Stack, report: Report, outage: float) -> None:
-    """Steady 100 events/s; Redis stops for `outage` seconds in the middle."""
+    """Steady 100 deliveries/s; Redis stops for `outage` seconds in the middle. Measures the
+    acknowledgements during the outage, the webhook backlog when Redis returns and how long
+    it takes to drain."""
+    from webhooks.models import EventStatus, WebhookEvent
+
     cases = make_cases(int(100 * (outage + 10)) // 2)
     deliveries = lifecycle_deliveries(stack, cases, ["case_assigned_to_clinician", "case_approved"])
     started = time.time()
-    outage_window: dict[str, float] = {}
+    window: dict[str, float] = {}
+
+    def waiting_received_before(moment: float) -> int:
+        import datetime
+
+        before = datetime.datetime.fromtimestamp(moment, tz=datetime.UTC)
+        return WebhookEvent.objects.filter(
+            status=EventStatus.RECEIVED, received_at__lte=before
+        ).count()
 
     def outage_drill() -> None:
+        from django.db import connection
+
         time.sleep(3)
-        outage_window["down"] = time.time()
+        window["down"] = time.time()
         stack.stop("redis")
         time.sleep(outage)
         stack.start_redis()
-        outage_window["up"] = time.time()
+        window["up"] = time.time()
+        window["backlog"] = waiting_received_before(window["up"])
+        wait_until(lambda: waiting_received_before(window["up"]) == 0, 60, interval=0.05)
+        window["drained"] = time.time()
+        connection.close()
 
     drill = threading.Thread(target=outage_drill)
     drill.start()
-    sent = send_paced(stack, deliveries, rate=100, max_seconds=outage + 15)
+    sent = send_paced(stack, deliveries, rate=100, max_seconds=outage + 8)
     drill.join()
-    drained = wait_until(lambda: event_lags(started)[1] == 0, 60)
-    drained_at = time.time()
+    during = [
+        latency
+        for latency, at in zip(sent.latencies, sent.answered_at, strict=True)
+        if window["down"] <= at <= window["up"]
+    ]
+    p99 = percentile(during, 99)
     lags, _waiting, failed = event_lags(started)
-    p99 = percentile(sent.latencies, 99)
     report.add(
         "redis",
-        f"Redis stopped {outage:.0f} s under 100 deliveries/s: ack p99",
-        ms(p99),
+        f"Redis stopped {outage:.0f} s, 100 deliveries/s: ack p99 during",
+        f"{ms(p99)} ({len(during)} answered, {sum(sent.failures.values())} failed)",
         target="< 50 ms, no failures",
         met=_met(p99 < 0.05 and not sent.failures),
     )
-    after = max(0.0, drained_at - outage_window["up"]) if drained else float("inf")
+    drain = window["drained"] - window["up"]
     report.add(
         "redis",
-        "  backlog drained after Redis returned",
-        f"{after:.1f} s (max lag {max(lags or [0]):.1f} s)",
+        "  webhook backlog when Redis returned; drained in",
+        f"{window['backlog']} events; {drain:.1f} s (max lag {max(lags or [0]):.1f} s)",
         target="< 10 s",
-        met=_met(drained and after < 10 and not failed),
+        met=_met(drain < 10 and not failed),
     )
 
 

@@ -71,6 +71,13 @@ def notification_send_task(self, *, notification_id: int) -> str:
 
 
 @shared_task(acks_late=True)
+def notifications_sweep_task() -> int:
+    from cases.services.notifications import notifications_sweep
+
+    return notifications_sweep()
+
+
+@shared_task(acks_late=True)
 def closed_visit_answers_purge_task() -> int:
     from cases.services.retention import closed_visit_answers_purge
 

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.db import on_a_live_connection
 from core.http import client_ip, request_content_length
 from webhooks.models import Provider
 from webhooks.services import (
@@ -43,7 +44,9 @@ def _receive(
         )
         return _answer(result.status_code)
     body = request.body  # the raw bytes, before anything parses them: the signature covers these
-    result = receive(body=body, headers=headers, client_ip=sender_ip)
+    # A connection the database closed must not become a 500 that MDI retries for hours: the
+    # receipt is one idempotent statement, so it is simply run again on a new connection.
+    result = on_a_live_connection(lambda: receive(body=body, headers=headers, client_ip=sender_ip))
     return _answer(result.status_code)
 
 

@@ -6,6 +6,7 @@ and where to sign in: the first name is the one personal detail, and a shipment'
 link the one detail of the order. No medication, condition, reason or outcome, ever.
 """
 
+import datetime
 import logging
 import smtplib
 
@@ -14,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django_fsm import can_proceed
 
 from cases.models import (
@@ -75,7 +77,26 @@ def notification_request(*, case: Case, kind: str, key: str) -> bool:
 def _enqueue(notification_id: int) -> None:
     from cases.tasks import notification_send_task
 
-    task_enqueue(notification_send_task, notification_id=notification_id)  # down: support retries
+    task_enqueue(notification_send_task, notification_id=notification_id)  # down: the sweeper
+
+
+# A notification never attempted this long after it was asked for lost its task (Redis was
+# down when it was enqueued, or lost its queue); the sweeper queues it again.
+SWEEP_AFTER = datetime.timedelta(minutes=2)
+
+
+def notifications_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Queue again the notifications whose task never ran. Sending locks the row and skips
+    anything no longer pending, so one queued twice is still sent once. Returns how many."""
+    now = now or timezone.now()
+    ids = list(
+        Notification.objects.filter(
+            status=NotificationStatus.PENDING, attempts=0, created_at__lte=now - SWEEP_AFTER
+        ).values_list("pk", flat=True)[:500]
+    )
+    for notification_id in ids:
+        _enqueue(notification_id)
+    return len(ids)
 
 
 def _visit_url(case: Case) -> str:

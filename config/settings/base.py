@@ -450,6 +450,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULE: dict = {
     # Submissions a crash or a lost task left pending or sending, and duplicates to cancel.
     "case-submissions-sweep": {"task": "cases.tasks.case_submissions_sweep_task", "schedule": 60.0},
+    # Notifications whose task was lost (Redis down when they were asked for).
+    "notifications-sweep": {"task": "cases.tasks.notifications_sweep_task", "schedule": 60.0},
     # Lapsing card holds (flag, then release) and captures or releases a lost task left undone.
     "payments-sweep": {"task": "payments.tasks.payments_sweep_task", "schedule": 300.0},
     # Retention (daily): webhook bodies past WEBHOOK_BODY_RETENTION_DAYS, closed visits'
@@ -526,5 +528,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
+        # One INFO line per request saying it made up a request id: noise, and measurable
+        # cost on the webhook path under load (issue 15).
+        "django_guid": {"level": "WARNING"},
+    },
 }

@@ -315,3 +315,30 @@ def test_a_send_task_delivered_twice_sends_one_email(case, deliver):
     notification = Notification.objects.get()
     assert notification_send_task.delay(notification_id=notification.pk).get() == "skipped"
     assert len(mail.outbox) == 1
+
+
+def test_a_notification_whose_task_was_lost_is_sent_once_by_the_sweeper(
+    case, deliver, monkeypatch
+):
+    """Redis down while the approval was processed: the notification row waits, and the
+    sweeper sends it once the broker is back; sweeping again sends nothing more."""
+    import datetime
+
+    from django.utils import timezone
+
+    from cases.services import notifications
+    from cases.tasks import notifications_sweep_task
+
+    monkeypatch.setattr(notifications, "_enqueue", lambda notification_id: None)  # lost
+    deliver("case_approved", case, timestamp=100)
+    notification = Notification.objects.get()
+    assert (notification.status, len(mail.outbox)) == (NotificationStatus.PENDING, 0)
+    monkeypatch.undo()  # the broker is back
+    assert notifications.notifications_sweep() == 0  # too recent: its task may still run
+    later = timezone.now() + notifications.SWEEP_AFTER + datetime.timedelta(seconds=1)
+    assert notifications.notifications_sweep(now=later) == 1
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.SENT
+    assert notifications.notifications_sweep(now=later) == 0
+    assert notifications_sweep_task.delay().get() == 0
+    assert len(mail.outbox) == 1

@@ -11,6 +11,7 @@ from celery import Celery
 from django.core.management import call_command
 from django.db import close_old_connections, connection
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import CaseStatus, CaseTimelineEntry
@@ -143,38 +144,59 @@ def test_simultaneous_deliveries_of_one_event_store_it_once(worker_mode):
     assert case.status == CaseStatus.APPROVED
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_connection_the_database_closed_is_replaced_not_answered_with_a_500(
-    settings, monkeypatch, worker_mode
-):
-    """A persistent connection killed server-side (restart, failover, idle timeout) is
-    health-checked at the start of the next request and replaced."""
-    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
-    case = CaseFactory()
-    client = Client()
+def _kill_this_connection_server_side() -> None:
+    """Open a persistent connection, as gunicorn's workers hold one, and have the server
+    terminate it (what a restart, failover or idle timeout does)."""
     connection.close()
-    connection.ensure_connection()  # a persistent connection, as gunicorn's workers hold
+    connection.ensure_connection()
     backend_pid = connection.connection.info.backend_pid
     dsn = connection.get_connection_params()
     dsn.pop("cursor_factory", None)
     dsn.pop("context", None)
     with psycopg.connect(**dsn, autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
-    for _ in range(50):  # the termination is asynchronous
-        with psycopg.connect(**dsn, autocommit=True) as other:
-            gone = not other.execute(
+        for _ in range(100):  # the termination is asynchronous
+            if not other.execute(
                 "SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend_pid]
-            ).fetchone()
-        if gone:
-            break
-        time.sleep(0.05)
+            ).fetchone():
+                break
+            time.sleep(0.02)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_on_a_connection_the_database_closed_is_stored_not_a_500(
+    monkeypatch, worker_mode
+):
+    """The receipt skips the per-request health check (a round trip) and instead runs its
+    one idempotent statement again on a new connection."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    monkeypatch.setitem(connection.settings_dict, "CONN_HEALTH_CHECKS", False)
+    case = CaseFactory()
+    client = Client()
+    _kill_this_connection_server_side()
     body = mdi_body("case_approved", case_id=case.mdi_case_id, metadata=str(case.public_id))
-    # What Django does as every request starts (the test client leaves it out, so call it).
-    close_old_connections()
+    close_old_connections()  # what Django does as each request starts (the test client does not)
     assert post_mdi(client, body).status_code == 200
     assert WebhookEvent.objects.count() == 1
+    assert WebhookDelivery.objects.get().outcome == DeliveryOutcome.ACCEPTED
+    connection.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_page_on_a_connection_the_database_closed_is_served_not_a_500(
+    settings, monkeypatch, user
+):
+    """Everywhere else CONN_HEALTH_CHECKS replaces a dead persistent connection before the
+    request's first query."""
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    client = Client()
+    client.force_login(user)
+    _kill_this_connection_server_side()
+    close_old_connections()
+    assert client.get(reverse("cases:dashboard")).status_code == 200
     connection.close()
 
 

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, InterfaceError, close_old_connections, connection
 
 from webhooks.services import webhook_events_work
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
             close_old_connections()  # CONN_MAX_AGE and CONN_HEALTH_CHECKS, as between requests
             try:
                 claimed = webhook_events_work(limit=batch)
-            except DatabaseError as exc:
+            except (DatabaseError, InterfaceError) as exc:
                 if once:
                     raise
                 # The database went away (restart, failover): drop the connection, wait, retry.
