@@ -3,7 +3,9 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Case as Case_
+from django.db.models import F, Q, QuerySet, Value, When, Window
+from django.db.models.functions import Coalesce, Lag
 
 from cases.models import (
     CASE_PHASE,
@@ -47,39 +49,64 @@ def case_get_for_patient(*, patient: Patient, case_id: str) -> Case:
     )
 
 
-def _rank(entry: CaseTimelineEntry) -> tuple:
-    phases = CASE_PHASE if entry.subject == "case" else PRESCRIPTION_PHASE
-    when = entry.occurred_at or entry.received_at
-    return (when, entry.subject != "case", phases.get(entry.reported_status, 99), entry.event_type)
+def _timeline_order() -> list:
+    """MDI's time (when it happened, else when we heard), the case before its prescription,
+    then the phase of the status and the event type; the row's own order breaks what is left."""
+    phase = Case_(
+        *[
+            When(subject="case", reported_status=status, then=Value(number))
+            for status, number in CASE_PHASE.items()
+        ],
+        *[
+            When(~Q(subject="case") & Q(reported_status=status), then=Value(number))
+            for status, number in PRESCRIPTION_PHASE.items()
+        ],
+        default=Value(99),
+    )
+    return [
+        Coalesce("occurred_at", "received_at").asc(),
+        Case_(When(subject="case", then=Value(0)), default=Value(1)).asc(),
+        phase.asc(),
+        F("event_type").asc(),
+        F("occurred_at").asc(),
+        F("received_at").asc(),
+        F("pk").asc(),
+    ]
 
 
-def case_timeline_for_patient(*, case: Case) -> list[TimelineStep]:
+def case_timeline_for_patient(*, case: Case, newest: int | None = None) -> list[TimelineStep]:
     """What MDI reported, newest first, in MDI's own time order whatever order the webhooks
     arrived in: the same events give the same history. A repeat of the step before it (a
     re-sent approval, `case_processing` after `case_approved`) is one step, at its first
-    time. One query, whatever the number of events."""
-    entries = sorted(
-        CaseTimelineEntry.objects.filter(case=case, outcome__in=REPORTED).exclude(
-            reported_status=""
-        ),
-        key=_rank,
-    )
-    steps: list[TimelineStep] = []
-    last: dict[str, str] = {}
-    for entry in entries:
-        if last.get(entry.subject) == entry.reported_status:
-            continue
-        last[entry.subject] = entry.reported_status
-        labels = _CASE_LABELS if entry.subject == "case" else _PRESCRIPTION_LABELS
-        steps.append(
-            TimelineStep(
-                entry.subject,
-                entry.reported_status,
-                labels.get(entry.reported_status, entry.reported_status),
-                entry.occurred_at,
+    time. With `newest`, only that many of the newest steps. One query, whatever the number of
+    events: the order and the repeats are worked out by the database, so only the steps
+    returned are read."""
+    order = _timeline_order()
+    steps = (
+        CaseTimelineEntry.objects.filter(case=case, outcome__in=REPORTED)
+        .exclude(reported_status="")
+        .annotate(
+            before=Window(
+                Lag("reported_status", default=Value("")),
+                partition_by=[F("subject")],
+                order_by=order,
             )
         )
-    return steps[::-1]
+        .exclude(before=F("reported_status"))
+        .order_by(*[expression.copy().reverse_ordering() for expression in order])
+        .values_list("subject", "reported_status", "occurred_at")
+    )
+    if newest is not None:
+        steps = steps[:newest]
+    return [
+        TimelineStep(
+            subject,
+            status,
+            (_CASE_LABELS if subject == "case" else _PRESCRIPTION_LABELS).get(status, status),
+            occurred_at,
+        )
+        for subject, status, occurred_at in steps
+    ]
 
 
 def cases_for_patient(*, patient: Patient) -> QuerySet[Case]:
@@ -110,6 +137,21 @@ def intake_awaiting_checkout(*, patient: Patient) -> QuestionnaireResponse | Non
 def case_conversation(*, case: Case) -> QuerySet[CaseMessage]:
     """The case's messages, oldest first (ours by when we sent them, theirs by MDI's time)."""
     return case.messages.order_by("sent_at", "created_at", "pk")
+
+
+# How much of a visit's history its page shows at first: the newest messages and steps. A
+# visit with a thousand of each would otherwise render (and decrypt) all of them on every
+# view and every reload; the rest is one link away.
+VISIT_HISTORY_SHOWN = 20
+
+
+def case_conversation_recent(
+    *, case: Case, limit: int = VISIT_HISTORY_SHOWN
+) -> tuple[list[CaseMessage], bool]:
+    """The newest `limit` messages, oldest first as the conversation reads, and whether older
+    ones exist. One query, whatever the number of messages; only those shown are decrypted."""
+    newest = list(case.messages.order_by("-sent_at", "-created_at", "-pk")[: limit + 1])
+    return newest[:limit][::-1], len(newest) > limit
 
 
 def case_message_get_for_patient(*, patient: Patient, case: Case, message_id: int) -> CaseMessage:
