@@ -115,6 +115,7 @@ def gunicorn(*, env: dict, port: int, workers: int = 3, start_seconds: float = 3
         process = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn, fixed arguments
             command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
         )
+        failed = True  # the log is kept, and named, only when something went wrong
         try:
             deadline = time.monotonic() + start_seconds
             while True:
@@ -131,6 +132,7 @@ def gunicorn(*, env: dict, port: int, workers: int = 3, start_seconds: float = 3
                     )
                 time.sleep(0.3)
             yield base_url
+            failed = False
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
@@ -139,6 +141,8 @@ def gunicorn(*, env: dict, port: int, workers: int = 3, start_seconds: float = 3
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+    if not failed:
+        Path(log.name).unlink(missing_ok=True)
 
 
 # --- data ----------------------------------------------------------------------------------
