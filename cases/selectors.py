@@ -47,39 +47,78 @@ def case_get_for_patient(*, patient: Patient, case_id: str) -> Case:
     )
 
 
-def _rank(entry: CaseTimelineEntry) -> tuple:
-    phases = CASE_PHASE if entry.subject == "case" else PRESCRIPTION_PHASE
-    when = entry.occurred_at or entry.received_at
-    return (when, entry.subject != "case", phases.get(entry.reported_status, 99), entry.event_type)
+def _timeline_sql(*, limited: bool) -> tuple[str, list]:
+    """The patient's history in one statement: entries in MDI's order (when it happened, else
+    when we heard; the case before its prescription; then the status's phase, the event type
+    and the row's own order), a repeat of the same subject's step before it dropped (LAG), newest
+    first. Plain SQL that PostgreSQL and SQLite both run: built once, not compiled per view."""
+    table = CaseTimelineEntry._meta.db_table
+
+    def phases(mapping: dict) -> tuple[str, list]:
+        whens = " ".join("WHEN %s THEN %s" for _ in mapping)
+        return f"CASE reported_status {whens} ELSE 99 END", [
+            value for status, number in mapping.items() for value in (str(status), number)
+        ]
+
+    case_phase, case_params = phases(CASE_PHASE)
+    rx_phase, rx_params = phases(PRESCRIPTION_PHASE)
+    keys = (
+        "COALESCE(occurred_at, received_at) AS k_when,"
+        " CASE WHEN subject = 'case' THEN 0 ELSE 1 END AS k_rx,"
+        f" CASE WHEN subject = 'case' THEN {case_phase} ELSE {rx_phase} END AS k_phase"
+    )
+    order = ", ".join(
+        f"{column} {{0}}"
+        for column in (
+            "k_when",
+            "k_rx",
+            "k_phase",
+            "event_type",
+            "occurred_at",
+            "received_at",
+            "id",
+        )
+    )
+    # Only the model's table name and placeholders are formatted in; every value is a parameter.
+    sql = (
+        "SELECT id, subject, reported_status, occurred_at FROM ("  # noqa: S608
+        "SELECT id, subject, reported_status, occurred_at, received_at, event_type, k_when,"
+        " k_rx, k_phase, LAG(reported_status, 1, '') OVER (PARTITION BY subject ORDER BY"
+        f" {order.format('ASC')}) AS before FROM (SELECT *, {keys} FROM {table}"
+        " WHERE case_id = %s AND reported_status <> '' AND outcome IN"
+        f" ({', '.join('%s' for _ in REPORTED)})) ranked) history"
+        f" WHERE before <> reported_status ORDER BY {order.format('DESC')}"
+    )
+    if limited:
+        sql += " LIMIT %s"
+    return sql, [*case_params, *rx_params]
 
 
-def case_timeline_for_patient(*, case: Case) -> list[TimelineStep]:
+_TIMELINE_SQL = {limited: _timeline_sql(limited=limited) for limited in (False, True)}
+
+
+def case_timeline_for_patient(*, case: Case, newest: int | None = None) -> list[TimelineStep]:
     """What MDI reported, newest first, in MDI's own time order whatever order the webhooks
     arrived in: the same events give the same history. A repeat of the step before it (a
     re-sent approval, `case_processing` after `case_approved`) is one step, at its first
-    time. One query, whatever the number of events."""
-    entries = sorted(
-        CaseTimelineEntry.objects.filter(case=case, outcome__in=REPORTED).exclude(
-            reported_status=""
-        ),
-        key=_rank,
-    )
-    steps: list[TimelineStep] = []
-    last: dict[str, str] = {}
-    for entry in entries:
-        if last.get(entry.subject) == entry.reported_status:
-            continue
-        last[entry.subject] = entry.reported_status
-        labels = _CASE_LABELS if entry.subject == "case" else _PRESCRIPTION_LABELS
-        steps.append(
-            TimelineStep(
-                entry.subject,
-                entry.reported_status,
-                labels.get(entry.reported_status, entry.reported_status),
-                entry.occurred_at,
-            )
+    time. With `newest`, only that many of the newest steps. One query, whatever the number of
+    events: the order and the repeats are worked out by the database, so only the steps
+    returned are read."""
+    sql, phase_params = _TIMELINE_SQL[newest is not None]
+    params = [*phase_params, case.pk, *(str(outcome) for outcome in REPORTED)]
+    if newest is not None:
+        params.append(newest)
+    return [
+        TimelineStep(
+            entry.subject,
+            entry.reported_status,
+            (_CASE_LABELS if entry.subject == "case" else _PRESCRIPTION_LABELS).get(
+                entry.reported_status, entry.reported_status
+            ),
+            entry.occurred_at,
         )
-    return steps[::-1]
+        for entry in CaseTimelineEntry.objects.raw(sql, params)
+    ]
 
 
 def cases_for_patient(*, patient: Patient) -> QuerySet[Case]:
@@ -110,6 +149,21 @@ def intake_awaiting_checkout(*, patient: Patient) -> QuestionnaireResponse | Non
 def case_conversation(*, case: Case) -> QuerySet[CaseMessage]:
     """The case's messages, oldest first (ours by when we sent them, theirs by MDI's time)."""
     return case.messages.order_by("sent_at", "created_at", "pk")
+
+
+# How much of a visit's history its page shows at first: the newest messages and steps. A
+# visit with a thousand of each would otherwise render (and decrypt) all of them on every
+# view and every reload; the rest is one link away.
+VISIT_HISTORY_SHOWN = 20
+
+
+def case_conversation_recent(
+    *, case: Case, limit: int = VISIT_HISTORY_SHOWN
+) -> tuple[list[CaseMessage], bool]:
+    """The newest `limit` messages, oldest first as the conversation reads, and whether older
+    ones exist. One query, whatever the number of messages; only those shown are decrypted."""
+    newest = list(case.messages.order_by("-sent_at", "-created_at", "-pk")[: limit + 1])
+    return newest[:limit][::-1], len(newest) > limit
 
 
 def case_message_get_for_patient(*, patient: Patient, case: Case, message_id: int) -> CaseMessage:

@@ -7,7 +7,9 @@ from django.views.decorators.http import require_http_methods
 
 from cases.models import Case
 from cases.selectors import (
+    VISIT_HISTORY_SHOWN,
     case_conversation,
+    case_conversation_recent,
     case_get_for_patient,
     case_open_action_requests,
     case_timeline_for_patient,
@@ -160,10 +162,21 @@ def new_visit(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def detail(request: HttpRequest, case_id: str) -> HttpResponse:
+    """The visit: its status, the newest messages and steps of its history (all of them with
+    ?history=all), the prescription, the payment and the answers as submitted."""
     patient = patient_get_or_create(user=request.user)
     case = case_get_for_patient(patient=patient, case_id=case_id)
     access_log_record(request=request, obj=case, patient_user_id=request.user.pk)
     prescription = getattr(case, "prescription", None)  # none until MDI reports one
+    if request.GET.get("history") == "all":
+        timeline = case_timeline_for_patient(case=case)
+        case_messages, older_messages = list(case_conversation(case=case)), False
+        older_steps = False
+    else:  # the newest part; one more step than shown tells whether there is more
+        timeline = case_timeline_for_patient(case=case, newest=VISIT_HISTORY_SHOWN + 1)
+        case_messages, older_messages = case_conversation_recent(case=case)
+        older_steps = len(timeline) > VISIT_HISTORY_SHOWN
+        timeline = timeline[:VISIT_HISTORY_SHOWN]
     context = {
         **_visit_context(case),
         "prescription": prescription,
@@ -176,8 +189,10 @@ def detail(request: HttpRequest, case_id: str) -> HttpResponse:
         "action_requests": [
             a for a in case_open_action_requests(patient=patient) if a.case_id == case.pk
         ],
-        "case_messages": case_conversation(case=case),
-        "timeline": case_timeline_for_patient(case=case),
+        "case_messages": case_messages,
+        "older_messages": older_messages,
+        "timeline": timeline,
+        "older_steps": older_steps,
         "answers": questionnaire_response_snapshot(response=case.intake_response)
         if case.intake_response_id
         else [],
