@@ -39,6 +39,7 @@ import base64
 import contextlib
 import hashlib
 import io
+import json
 import os
 import re
 import signal
@@ -112,7 +113,7 @@ def gunicorn(*, env: dict, port: int, workers: int = 3, start_seconds: float = 3
     with tempfile.NamedTemporaryFile(
         prefix="bench-pages-gunicorn-", suffix=".log", delete=False
     ) as log:
-        process = subprocess.Popen(  # noqa: S603 - our own venv's gunicorn, fixed arguments
+        process = subprocess.Popen(
             command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
         )
         failed = True  # the log is kept, and named, only when something went wrong
@@ -602,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=20.0, help="time bound per page")
     parser.add_argument("--burst-seconds", type=float, default=180.0, help="bound of the burst")
     parser.add_argument("--skip-burst", action="store_true", help="pages only")
+    parser.add_argument("--json", help="also write the rows and the burst's result to this file")
     args = parser.parse_args(argv)
     db_host = urlparse(args.database_url).hostname or ""
     if not (db_host.startswith("127.") or db_host in {"localhost", "::1"}):
@@ -648,6 +650,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print_burst(result)
     print(f"\nload average after: {_load()} (2 cores: above 2, the numbers include waiting)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"pages": rows, "burst": result}, default=str))
     failed = any(r["errors"] or r["p95_ms"] > r["target_ms"] for r in rows)
     failed = failed or bool(result and (result["errors"] or result["completed"] < len(accounts)))
     return 1 if failed else 0

@@ -7,6 +7,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
@@ -218,13 +219,16 @@ def _insert_in_one_statement(*, event: WebhookEvent, delivery: WebhookDelivery) 
         DeliveryOutcome.ACCEPTED,
         DeliveryOutcome.DUPLICATE,
     ]
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # A server-side bound, prepared statement: PostgreSQL parses and plans it once per
+    # connection instead of on every delivery (Django's own cursors bind client-side).
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         # The statement sees the table as it was when it began. If another delivery of the same
         # event is inserting it at that moment, ON CONFLICT waits for it and skips, yet the
         # event row is not visible to this statement: no row comes back. Running it again (a
         # new snapshot) finds the committed row and records this delivery as a duplicate.
         for _ in range(3):
-            cursor.execute(sql, params)
+            cursor.execute(sql, params, prepare=True)
             row = cursor.fetchone()
             if row is not None:
                 break

@@ -317,9 +317,7 @@ def test_a_send_task_delivered_twice_sends_one_email(case, deliver):
     assert len(mail.outbox) == 1
 
 
-def test_a_notification_whose_task_was_lost_is_sent_once_by_the_sweeper(
-    case, deliver, monkeypatch
-):
+def test_a_notification_whose_task_was_lost_is_sent_once_by_the_sweeper(case, deliver, monkeypatch):
     """Redis down while the approval was processed: the notification row waits, and the
     sweeper sends it once the broker is back; sweeping again sends nothing more."""
     import datetime
