@@ -17,7 +17,8 @@ def on_a_live_connection(operation: Callable[[], T]) -> T:
     before the first query, measured at a third of the webhook endpoint's throughput) and pay
     for a dead connection only when there is one. Any other failure, and a second one, raises.
     """
-    connection.health_check_done = True  # this path recovers itself; see the docstring
+    # Django (4.1+) sets this after its per-request check; django-stubs does not declare it.
+    connection.health_check_done = True  # type: ignore[attr-defined]
     try:
         return operation()
     except (OperationalError, InterfaceError):
