@@ -296,16 +296,35 @@ def webhook_event_process(*, event_id: int) -> str:
         event.processed_at = timezone.now()
         event.next_attempt_at = None
         event.claimed_until = None
-        event.save()
+        event.save(update_fields=_PROCESSING_FIELDS)
         return event.status
+
+
+# What processing changes on an event. Saving only these keeps a status change from
+# re-encrypting and rewriting the stored body every time.
+_PROCESSING_FIELDS = [
+    "status",
+    "attempts",
+    "outcome_note",
+    "processed_at",
+    "next_attempt_at",
+    "claimed_until",
+    "last_error",
+]
 
 
 def _prepare(event_id: int) -> None:
     """Run the event's preparers once, before its locked transaction: they may call the
     provider's API, which must never happen while a row lock is held."""
+    # Most types have no preparer: decide on the plain columns, without decrypting the body.
+    provider, event_type = WebhookEvent.objects.values_list("provider", "event_type").get(
+        pk=event_id
+    )
+    preparers = preparers_for(provider=provider, event_type=event_type)
+    if not preparers:
+        return
     event = WebhookEvent.objects.get(pk=event_id)
-    preparers = preparers_for(provider=event.provider, event_type=event.event_type)
-    if event.status != EventStatus.RECEIVED or event.context is not None or not preparers:
+    if event.status != EventStatus.RECEIVED or event.context is not None:
         return
     context: dict = {}
     for preparer in preparers:
@@ -323,7 +342,7 @@ def _postpone(event: WebhookEvent, reason: str) -> str:
         delay = NOT_READY_BASE_DELAY * (2 ** (event.attempts - 1))
         event.next_attempt_at = timezone.now() + delay * random.uniform(1.0, 1.25)  # noqa: S311 - jitter
     event.claimed_until = None
-    event.save()
+    event.save(update_fields=_PROCESSING_FIELDS)
     return event.status
 
 
@@ -381,7 +400,7 @@ def _retry_after_error(*, event_id: int, error: BaseException) -> str:
         else:
             delay = min(600, 5 * 2 ** (event.attempts - 1)) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
             event.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
-        event.save()
+        event.save(update_fields=_PROCESSING_FIELDS)
         return event.status
 
 
@@ -397,7 +416,7 @@ def webhook_event_reprocess(*, event: WebhookEvent) -> None:
         event.attempts = 0
         event.next_attempt_at = None
         event.claimed_until = None
-        event.save()
+        event.save(update_fields=_PROCESSING_FIELDS)
     if event.status == EventStatus.RECEIVED:
         # A lambda, not functools.partial: Django logs a failing robust callback by __qualname__.
         transaction.on_commit(lambda event_id=event.pk: _dispatch(event_id), robust=True)
