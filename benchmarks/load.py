@@ -1,7 +1,7 @@
 """Webhook intake, processing lag and failure drills, side by side with the machine's floors.
 
-    python benchmarks/load.py                 # everything, 20 s per load, two rounds (~8 min)
-    python benchmarks/load.py --quick         # 5 s per load, one round, smaller drills (~2 min)
+    python benchmarks/load.py                 # everything, 20 s per load, two rounds (~7 min)
+    python benchmarks/load.py --quick         # 5 s per load, one round, smaller drills (~4 min)
     python benchmarks/load.py --only ack,storm
 
 Each run starts its own servers on 127.0.0.1 (gunicorn with production settings and 3 sync
@@ -9,10 +9,11 @@ workers, two webhook workers, a Celery worker, its own Redis on --redis-port so 
 can stop it), uses its own PostgreSQL database (--database-url, dropped and created), bounds
 every load in count and time, stops what it started and prints one table.
 
-Load generators: `wrk` (Debian's package) for the acknowledgement loads, replaying pre-signed
-distinct MDI events from a Lua table (no signing in the loop, so wrk is never the bottleneck);
-`pgbench` for the storage floor; paced Python senders (httpx, threads) for the lag and drills,
-whose rates are far below what they can send. Latencies are client-side, over loopback.
+Load generators: `wrk` (Debian's package) for the acknowledgement load and the paced lag load,
+replaying pre-signed MDI events from a Lua table (no signing in the loop, so wrk is never the
+bottleneck); `pgbench` for the storage floor; Python senders (httpx, threads) for the duplicate
+storm and the drills, at rates far below what they can send. Latencies are client-side, over
+loopback; event-to-status lag is read from the events' own received and processed times.
 
 Parts (--only): floors, ack, lag, storm, redis, killed, dbconn, pages, intake.
 """
@@ -920,7 +921,7 @@ def main() -> int:
         part_pages_and_intake(report, args, parts)
     print(
         f"\nthinclinic load benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
-        f"{time.time() - started:.0f} s; generators: wrk (ack), pgbench (storage), httpx threads (paced)\n"
+        f"{time.time() - started:.0f} s; generators: wrk (ack, lag), pgbench (storage), httpx threads (storm, drills)\n"
     )
     report.print()
     return 0 if all(row.met != "NO" for row in report.rows) else 1
