@@ -214,13 +214,7 @@ class Stack:
         assert wait_until(lambda: _redis_ping(port), 10), "redis did not start"
 
     def reset_database(self) -> None:
-        name = self.database_url.rsplit("/", 1)[1]
-        admin = self.database_url.rsplit("/", 1)[0] + "/postgres"
-        for statement in (
-            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-            f'CREATE DATABASE "{name}"',
-        ):
-            subprocess.run(["psql", admin, "-q", "-c", statement], check=True)
+        recreate_database(self.database_url)
         self.manage("migrate", "--noinput")
 
     def start_web(self) -> None:
@@ -265,6 +259,17 @@ class Stack:
     def stop_processing(self) -> None:
         for name in ("webhooks1", "webhooks2", "celery"):
             self.stop(name)
+
+
+def recreate_database(database_url: str) -> None:
+    """Drop (closing its connections) and create the database the URL names."""
+    name = database_url.rsplit("/", 1)[1]
+    admin = database_url.rsplit("/", 1)[0] + "/postgres"
+    for statement in (
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}"',
+    ):
+        subprocess.run(["psql", admin, "-q", "-c", statement], check=True)
 
 
 def _redis_ping(port: int) -> bool:
@@ -931,13 +936,7 @@ def part_pages_and_intake(report: Report, args: argparse.Namespace, parts: list[
     """benchmarks/pages.py in its own process (its own gunicorn, database and settings): the
     patient pages at 1 / 100 / 1000 history entries and the 50-patient intake burst."""
     database_url = args.database_url + "_pages"
-    name = database_url.rsplit("/", 1)[1]
-    admin = database_url.rsplit("/", 1)[0] + "/postgres"
-    for statement in (
-        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-        f'CREATE DATABASE "{name}"',
-    ):
-        subprocess.run(["psql", admin, "-q", "-c", statement], check=True)
+    recreate_database(database_url)
     out = Path(tempfile.mkdtemp(prefix="thinclinic-pages-")) / "pages.json"
     command = [str(BIN / "python"), "benchmarks/pages.py", "--database-url", database_url, "--port",
                str(args.port + 1), "--json", str(out)]  # fmt: skip

@@ -1,10 +1,7 @@
 """Every state-changing patient request is idempotent: a second click (or two at once) lands
 on the same result page, never a 500, never a second hold and never a second case."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -12,6 +9,7 @@ from cases.models import Case, Offering
 from intake import views as intake_views
 from intake.models import QuestionnaireResponse, ResponseStatus
 from tests.cases.conftest import DEMO_OFFERING_ID, _jpeg
+from tests.concurrency import at_once
 from tests.intake.test_validation import _answer_all
 from tests.intake.test_views import _walk_to_review
 from tests.patients.factories import PatientFactory
@@ -115,25 +113,16 @@ def test_two_checkouts_and_two_returns_at_the_same_moment_make_one_hold_and_one_
     assert QuestionnaireResponse.objects.get().status == ResponseStatus.COMPLETED
 
     def twice(method: str, url: str, data: dict | None = None) -> list[tuple[int, str]]:
-        barrier = threading.Barrier(2)
-        answers: list[tuple[int, str]] = []
+        browsers = []
+        for _ in range(2):
+            browsers.append(Client())
+            browsers[-1].force_login(patient.user)
 
-        def click() -> None:
-            browser = Client()
-            browser.force_login(patient.user)
-            try:
-                barrier.wait()
-                answer = getattr(browser, method)(url, data or {})
-                answers.append((answer.status_code, answer.url))
-            finally:
-                connection.close()
+        def click() -> tuple[int, str]:
+            answer = getattr(browsers.pop(), method)(url, data or {})
+            return answer.status_code, answer.url
 
-        threads = [threading.Thread(target=click) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return answers
+        return at_once(click)
 
     opened = twice("post", reverse("cases:checkout", args=[response.public_id]))
     assert opened[0] == opened[1] and opened[0][0] == 302

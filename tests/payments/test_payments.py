@@ -2,11 +2,10 @@
 once when a charged visit is cancelled or support refunds it; holds that lapse are flagged."""
 
 import datetime
-import threading
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +30,7 @@ from payments.services import (
 )
 from tests.accounts.factories import StaffUserFactory
 from tests.cases.factories import CaseFactory
+from tests.concurrency import at_once
 from tests.staff import staff_login
 from tests.webhooks.helpers import mdi_body, post_mdi
 
@@ -287,21 +287,7 @@ def test_a_capture_failing_past_its_retries_is_shown_to_support(paid_case, monke
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_capturing_at_once_charge_once(paid_case):
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            outcomes.append(payment_capture(payment_id=paid_case.payment_id))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(lambda: payment_capture(payment_id=paid_case.payment_id))
     assert sorted(outcomes) == ["captured", "skipped"]
     assert SandboxIdempotencyKey.objects.filter(operation="capture").count() == 1
 

@@ -2,14 +2,13 @@
 races."""
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from cases.models import CaseStatus, CaseTimelineEntry, Notification
 from tests.cases.factories import CaseFactory
+from tests.concurrency import at_once
 from tests.payments.factories import requested_payment_moves
 from tests.webhooks.helpers import mdi_body, post_mdi
 from webhooks import registry
@@ -173,21 +172,7 @@ def test_two_workers_racing_on_one_event_apply_it_once(client):
     type(case.payment).objects.filter(pk=case.payment_id).update(capture_requested_at=None)
     type(case).objects.filter(pk=case.pk).update(status=CaseStatus.UNDER_REVIEW)
 
-    barrier = threading.Barrier(2)
-    results: list[str] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            results.append(webhook_event_process(event_id=event.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(lambda: webhook_event_process(event_id=event.pk))
     assert sorted(results) == [EventStatus.PROCESSED, EventStatus.PROCESSED]
     assert CaseTimelineEntry.objects.filter(event=event).count() == 1
     assert requested_payment_moves(case.payment) == ["capture"]

@@ -2,7 +2,6 @@
 what an outage of Redis or of a database connection costs the sender."""
 
 import datetime
-import threading
 import time
 
 import psycopg
@@ -17,6 +16,7 @@ from django.utils import timezone
 from cases.models import CaseStatus, CaseTimelineEntry
 from core.tasks import task_enqueue
 from tests.cases.factories import CaseFactory
+from tests.concurrency import at_once
 from tests.webhooks.helpers import mdi_body, post_mdi
 from webhooks.models import DeliveryOutcome, EventStatus, WebhookDelivery, WebhookEvent
 from webhooks.services import CLAIM_LEASE, webhook_events_claim, webhook_events_work
@@ -92,21 +92,7 @@ def test_two_workers_claiming_at_once_never_take_the_same_event(worker_mode):
     client = Client()
     cases = CaseFactory.create_batch(10)
     _store_events(client, cases)
-    barrier = threading.Barrier(2)
-    claims: list[list[int]] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            claims.append(webhook_events_claim(limit=6))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    claims = at_once(lambda: webhook_events_claim(limit=6))
     first, second = claims
     assert not set(first) & set(second)
     assert len(first) + len(second) == 10
@@ -120,21 +106,7 @@ def test_simultaneous_deliveries_of_one_event_store_it_once(worker_mode):
     case = CaseFactory()
     body = mdi_body("case_approved", case_id=case.mdi_case_id, metadata=str(case.public_id))
     senders = 8
-    barrier = threading.Barrier(senders)
-    statuses: list[int] = []
-
-    def sender() -> None:
-        try:
-            barrier.wait()
-            statuses.append(post_mdi(Client(), body).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sender) for _ in range(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once(lambda: post_mdi(Client(), body).status_code, times=senders)
     assert statuses == [200] * senders
     assert WebhookEvent.objects.count() == 1
     outcomes = sorted(WebhookDelivery.objects.values_list("outcome", flat=True))
