@@ -20,6 +20,7 @@ from core.exceptions import DomainError
 from intake.fhir_kinds import (
     ITEM_ELEMENT_KEYS,
     ROOT_ELEMENT_KEYS,
+    SCALAR_VALUE_KEY,
     codings_from_fhir,
     display_extension_is_read,
     element_extensions_from_fhir,
@@ -72,15 +73,6 @@ STATUS_TO_FHIR = {
     VersionStatus.DRAFT: "draft",
     VersionStatus.PUBLISHED: "active",
     VersionStatus.RETIRED: "retired",
-}
-VALUE_KEY = {
-    ItemType.BOOLEAN: "valueBoolean",
-    ItemType.INTEGER: "valueInteger",
-    ItemType.DECIMAL: "valueDecimal",
-    ItemType.DATE: "valueDate",
-    ItemType.DATETIME: "valueDateTime",
-    ItemType.TIME: "valueTime",
-    ItemType.URL: "valueUri",
 }
 # Metadata without questions in it: skipped on import, but reported.
 IGNORED_ROOT_KEYS = {
@@ -613,8 +605,8 @@ def _answer_to_fhir(
     out = []
     for value, display in zip(entry["value"], entry.get("display", []), strict=False):
         item_type = entry["type"]
-        if item_type in VALUE_KEY:
-            key = VALUE_KEY[item_type]
+        if item_type in SCALAR_VALUE_KEY:
+            key = SCALAR_VALUE_KEY[item_type]
             if item_type == ItemType.DECIMAL:
                 value = float(Decimal(str(value)))
             out.append({key: value})

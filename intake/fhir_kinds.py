@@ -32,6 +32,19 @@ OPTION_VALUE_KEYS = {
     "valueTime": OptionKind.TIME,
 }
 OPTION_KIND_KEY = {kind: key for key, kind in OPTION_VALUE_KEYS.items()}
+# The value[x] a question of each type answers with, and takes as initial[x]. Choice,
+# quantity and attachment questions have rules of their own.
+SCALAR_VALUE_KEY = {
+    ItemType.BOOLEAN: "valueBoolean",
+    ItemType.INTEGER: "valueInteger",
+    ItemType.DECIMAL: "valueDecimal",
+    ItemType.DATE: "valueDate",
+    ItemType.DATETIME: "valueDateTime",
+    ItemType.TIME: "valueTime",
+    ItemType.STRING: "valueString",
+    ItemType.TEXT: "valueString",
+    ItemType.URL: "valueUri",
+}
 # The answer[x] an enableWhen may use against each question type (besides `exists`).
 RULE_ANSWER_KEYS = {
     ItemType.BOOLEAN: {"answerBoolean"},
@@ -306,18 +319,7 @@ def _initial_value(item_type: str, entry: dict[str, Any]) -> Any:
         raw = "true" if value else "false"
     else:
         raw = str(value)
-    expected = {
-        ItemType.BOOLEAN: "valueBoolean",
-        ItemType.INTEGER: "valueInteger",
-        ItemType.DECIMAL: "valueDecimal",
-        ItemType.DATE: "valueDate",
-        ItemType.DATETIME: "valueDateTime",
-        ItemType.TIME: "valueTime",
-        ItemType.STRING: "valueString",
-        ItemType.TEXT: "valueString",
-        ItemType.URL: "valueUri",
-        ItemType.QUANTITY: "valueQuantity",
-    }.get(item_type)
+    expected = {**SCALAR_VALUE_KEY, ItemType.QUANTITY: "valueQuantity"}.get(item_type)
     if key != expected:
         raise ValueError(f"{key} does not fit a '{item_type}' question")
     return parse_answer(item_type, raw)
