@@ -194,3 +194,33 @@ def test_intake_steps_have_no_serious_violations_even_with_errors_showing(
     report = "\n".join(_describe(name, v) for name, v in found.items() if v)
     print(report or "intake: no serious or critical violations")
     assert not report, report
+
+
+def test_a_long_visit_history_reads_well_and_opens_whole(
+    a11y_page, live_server, axe_source, screenshot
+):
+    """A visit with 60 status reports and 60 messages: the newest 20 of each, then the link to
+    the rest; both pages free of serious violations (screenshots in artifacts/)."""
+    from playwright.sync_api import expect
+
+    from tests.cases.factories import CaseFactory
+    from tests.cases.history import history_add
+    from tests.patients.factories import PatientFactory
+
+    patient = PatientFactory(identified=True)
+    case = CaseFactory(patient=patient)
+    history_add(case=case, count=60)
+    page, base = a11y_page, live_server.url
+    _sign_in(page, base, patient.user.email)
+    page.goto(f"{base}/cases/{case.public_id}/")
+    expect(page.get_by_text("Message 59:")).to_be_visible()
+    expect(page.get_by_text("Message 39:")).to_have_count(0)
+    screenshot(page, "visit-long-history")
+    recent = _violations(page, axe_source)
+    page.get_by_role("link", name="Show the whole history").click()
+    page.wait_for_load_state()
+    expect(page.get_by_text("Message 0:")).to_have_count(1)
+    expect(page.get_by_role("link", name="Show earlier messages")).to_have_count(0)
+    screenshot(page, "visit-whole-history")
+    whole = _violations(page, axe_source)
+    assert not recent and not whole, _describe("visit", recent + whole)
